@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, helpText, options, parseConfig, parseDuration } from './config.ts';
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['15s', 15_000],
+    ['10m', 600_000],
+    ['1h30m', 5_400_000],
+    ['1.5s', 1500],
+  ])('%s is %i ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', '15', 's', '1d', '-1s', '1h 30m'])('rejects %j', (text) => expect(() => parseDuration(text)).toThrow());
+});
+
+describe('parseConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = parseConfig([], {});
+    expect(c).toMatchObject({
+      namespaces: [],
+      workers: 4,
+      leaderElect: true,
+      leaderElectId: 'aimodel-operator-leader',
+      leaseDuration: 15_000,
+      renewDeadline: 10_000,
+      retryPeriod: 2_000,
+      metricsBindAddress: ':8080',
+      healthProbeBindAddress: ':8081',
+      defaultImage: 'openai/chatgpt-local:latest',
+      logLevel: 'info',
+      syncPeriod: 36_000_000,
+      help: false,
+    });
+    expect(c.kubeconfig).toBeUndefined();
+  });
+
+  it('reads the environment and lets flags win', () => {
+    const c = parseConfig(['--workers=8', '--namespaces', 'a, b'], { AIMODEL_WORKERS: '2', AIMODEL_LOG_LEVEL: 'debug' });
+    expect(c.workers).toBe(8);
+    expect(c.logLevel).toBe('debug');
+    expect(c.namespaces).toEqual(['a', 'b']);
+  });
+
+  it('takes boolean flags with or without a value', () => {
+    expect(parseConfig(['--leader-elect=false'], {}).leaderElect).toBe(false);
+    expect(parseConfig(['--leader-elect', '--workers', '3'], { AIMODEL_LEADER_ELECT: 'false' }).leaderElect).toBe(true);
+  });
+
+  it('reports every bad value with its name and the accepted form', () => {
+    let error: unknown;
+    try {
+      parseConfig(['--workers=0', '--metrics-bind-address=localhost', '--bogus'], { AIMODEL_SYNC_PERIOD: 'often' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('--workers: "0"');
+    expect(problems).toContain('--metrics-bind-address: "localhost": expected host:port');
+    expect(problems).toContain('environment variable AIMODEL_SYNC_PERIOD: "often": expected a duration');
+    expect(problems).toContain('--bogus: unknown flag');
+  });
+
+  it('rejects leader election timings that cannot work', () => {
+    expect(() => parseConfig(['--leader-elect-renew-deadline=20s'], {})).toThrow(/renew-deadline must be shorter/);
+    expect(() => parseConfig(['--leader-elect-retry-period=10s'], {})).toThrow(/retry-period must be shorter/);
+  });
+
+  it('rejects invalid namespace names', () => {
+    expect(() => parseConfig(['--namespaces=Team_A'], {})).toThrow(/namespace names/);
+  });
+
+  it('documents every flag and its environment variable in --help', () => {
+    const text = helpText();
+    for (const spec of Object.values(options)) {
+      expect(text).toContain(`--${spec.flag}`);
+      expect(text).toContain(spec.env);
+    }
+  });
+});

@@ -1,0 +1,182 @@
+// Operator configuration from flags and environment, validated with zod. Every setting has a
+// flag (--workers) and an environment variable (AIMODEL_WORKERS); a flag wins over the
+// environment. A bad value is reported with its name, what was given and the accepted form.
+import { z } from 'zod';
+
+const durationPattern = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration such as 500ms, 15s, 1h30m into milliseconds. */
+export function parseDuration(text: string): number {
+  if (!durationPattern.test(text)) throw new Error('not a duration');
+  let total = 0;
+  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) total += Number(value) * unitMs[unit!]!;
+  return total;
+}
+
+const duration = (min: number) =>
+  z
+    .string()
+    .refine((s) => durationPattern.test(s), { message: 'expected a duration such as 500ms, 15s, 10m or 1h30m' })
+    .transform(parseDuration)
+    .refine((ms) => ms >= min, { message: `must be at least ${min} ms` });
+
+const address = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { message: 'expected host:port such as :8080 or 127.0.0.1:8080 (port 0 picks a free port)' })
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { message: 'port must be at most 65535' });
+
+const bool = z
+  .string()
+  .regex(/^(true|false|1|0|yes|no)$/i, { message: 'expected true or false' })
+  .transform((s) => /^(true|1|yes)$/i.test(s));
+
+const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+interface OptionSpec {
+  flag: string;
+  env: string;
+  default?: string;
+  help: string;
+  schema: z.ZodType;
+  /** Boolean flags may be given without a value (`--leader-elect`). */
+  boolean?: boolean;
+}
+
+function option<S extends z.ZodType, D extends string | undefined = undefined>(
+  flag: string,
+  schema: S,
+  help: string,
+  defaultValue?: D,
+  boolean = false,
+): OptionSpec & { schema: S; default: D } {
+  const env = `AIMODEL_${flag.replace(/-/g, '_').toUpperCase()}`;
+  return { flag, env, schema, help, boolean, default: defaultValue as D };
+}
+
+export const options = {
+  kubeconfig: option('kubeconfig', z.string().min(1), 'Path to a kubeconfig file. Defaults to $KUBECONFIG, then ~/.kube/config, then the in-cluster service account.'),
+  context: option('context', z.string().min(1), 'Kubeconfig context to use (default: the current context).'),
+  namespaces: option(
+    'namespaces',
+    z
+      .string()
+      .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean))
+      .refine((list) => list.every((n) => dns1123.test(n) && n.length <= 63), { message: 'expected a comma-separated list of namespace names (DNS-1123 labels)' }),
+    'Comma-separated namespaces to watch; empty watches all namespaces.',
+    '',
+  ),
+  workers: option('workers', z.coerce.number().int().min(1).max(256), 'Concurrent reconciles (MaxConcurrentReconciles), 1..256.', '4'),
+  leaderElect: option('leader-elect', bool, 'Elect a leader through a coordination.k8s.io Lease; only the leader reconciles.', 'true', true),
+  leaderElectNamespace: option('leader-elect-namespace', z.string().regex(dns1123, { message: 'expected a namespace name' }), 'Namespace of the leader Lease (default: the pod namespace, else "default").'),
+  leaderElectId: option('leader-elect-id', z.string().regex(dns1123, { message: 'expected a DNS-1123 name' }), 'Name of the leader Lease.', 'aimodel-operator-leader'),
+  leaseDuration: option('leader-elect-lease-duration', duration(1000), 'How long a Lease is valid without renewal.', '15s'),
+  renewDeadline: option('leader-elect-renew-deadline', duration(500), 'How long the leader retries renewing before it stops leading.', '10s'),
+  retryPeriod: option('leader-elect-retry-period', duration(100), 'Interval between Lease acquire and renew attempts.', '2s'),
+  metricsBindAddress: option('metrics-bind-address', address, 'Address of the Prometheus /metrics endpoint.', ':8080'),
+  healthProbeBindAddress: option('health-probe-bind-address', address, 'Address of the /healthz and /readyz endpoints.', ':8081'),
+  defaultImage: option('default-image', z.string().min(1).max(512).regex(/^[^\s]+$/, { message: 'expected an image reference without spaces' }), 'Inference image for AIModels that do not set spec.image.', 'openai/chatgpt-local:latest'),
+  logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),
+  logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),
+  syncPeriod: option('sync-period', duration(1000), 'Period of the full resync that re-reconciles every AIModel (jittered by 10%).', '10h'),
+  gracefulShutdownTimeout: option('graceful-shutdown-timeout', duration(0), 'How long in-flight reconciles may take to finish on SIGTERM.', '30s'),
+  kubeApiQps: option('kube-api-qps', z.coerce.number().min(0).max(100_000), 'Client-side request rate limit towards the API server (0 disables it).', '50'),
+  kubeApiBurst: option('kube-api-burst', z.coerce.number().int().min(1).max(100_000), 'Client-side burst above the rate limit.', '100'),
+  localCluster: option('local-cluster', z.enum(['auto', 'never']), 'auto: with no kubeconfig at all, start the local development cluster, install the CRD and a sample; never: fail instead.', 'auto'),
+} as const;
+
+type Options = typeof options;
+type Value<O> = O extends { schema: infer S extends z.ZodType; default: infer D } ? (D extends string ? z.output<S> : z.output<S> | undefined) : never;
+export type OperatorConfig = { [K in keyof Options]: Value<Options[K]> } & {
+  help: boolean;
+  version: boolean;
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}\nRun with --help for every flag and its accepted form.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Parses argv (without node and script) and an environment into a validated configuration. */
+export function parseConfig(argv: string[], env: Record<string, string | undefined>): OperatorConfig {
+  const byFlag = new Map(Object.entries(options).map(([key, spec]) => [spec.flag, { key, spec }]));
+  const raw = new Map<string, { value: string; source: string }>();
+  const problems: string[] = [];
+  let help = false;
+  let version = false;
+
+  for (const [key, spec] of Object.entries(options)) {
+    const value = env[spec.env];
+    if (value !== undefined && value !== '') raw.set(key, { value, source: `environment variable ${spec.env}` });
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg === '--version') {
+      version = true;
+      continue;
+    }
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
+    const entry = match ? byFlag.get(match[1]!) : undefined;
+    if (!match || !entry) {
+      problems.push(`${arg}: unknown flag`);
+      continue;
+    }
+    let value = match[2];
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (entry.spec.boolean && (next === undefined || next.startsWith('--'))) value = 'true';
+      else if (next === undefined) {
+        problems.push(`--${entry.spec.flag}: missing value`);
+        continue;
+      } else {
+        value = next;
+        i++;
+      }
+    }
+    raw.set(entry.key, { value, source: `--${entry.spec.flag}` });
+  }
+
+  const config: Record<string, unknown> = { help, version };
+  for (const [key, spec] of Object.entries(options) as [string, OptionSpec][]) {
+    const given = raw.get(key);
+    const text = given?.value ?? spec.default;
+    if (text === undefined) continue;
+    const parsed = spec.schema.safeParse(text);
+    if (parsed.success) config[key] = parsed.data;
+    else problems.push(`${given?.source ?? `default of --${spec.flag}`}: ${JSON.stringify(text)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length === 0) {
+    const c = config as OperatorConfig;
+    if (c.renewDeadline >= c.leaseDuration) problems.push('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
+    if (c.retryPeriod >= c.renewDeadline) problems.push('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
+  }
+  if (problems.length > 0 && !help) throw new ConfigError(problems);
+  return config as OperatorConfig;
+}
+
+export function helpText(): string {
+  const lines = [
+    'aimodel-operator: reconciles ai.openai.com/v1 AIModel resources into Deployments, Services,',
+    'HorizontalPodAutoscalers, PodDisruptionBudgets and PersistentVolumeClaims.',
+    '',
+    'Usage: aimodel-operator [flags]',
+    '',
+    'Flags (each also settable by the environment variable shown):',
+  ];
+  for (const spec of Object.values(options) as OptionSpec[]) {
+    lines.push(`  --${spec.flag}${spec.boolean ? '[=true|false]' : ' <value>'}`);
+    lines.push(`      ${spec.help}`);
+    lines.push(`      env ${spec.env}${spec.default !== undefined ? `; default ${JSON.stringify(spec.default)}` : ''}`);
+  }
+  lines.push('  --help      Show this help.', '  --version   Print the version.', '');
+  lines.push('Endpoints: /metrics on the metrics address; /healthz and /readyz on the health probe address.');
+  return lines.join('\n');
+}

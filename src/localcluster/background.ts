@@ -1,0 +1,80 @@
+// `npm run cluster:up` / `cluster:down`: one background cluster per checkout, in .cluster/.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync } from 'node:fs';
+import { readFile, rm, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../kube/client.ts';
+import { cacheDir } from './cluster.ts';
+import { isAlive } from './process.ts';
+
+export const clusterDir = resolve(fileURLToPath(new URL('../../.cluster', import.meta.url)));
+export const kubeconfigPath = join(clusterDir, 'kubeconfig');
+export const binDir = join(cacheDir, 'bin');
+const pidFile = join(clusterDir, 'supervisor.pid');
+const supervisor = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
+
+async function supervisorPid(): Promise<number | undefined> {
+  const pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  return pid && isAlive(pid) ? pid : undefined;
+}
+
+/** True when the background cluster is running and answers /readyz. */
+export async function backgroundClusterReady(): Promise<boolean> {
+  if (!(await supervisorPid()) || !existsSync(join(clusterDir, 'ready'))) return false;
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const client = await KubeClient.fromKubeConfig(kc);
+    try {
+      await client.request({ method: 'GET', path: '/readyz' });
+      return true;
+    } finally {
+      await client.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the background cluster, or reuses the running one. */
+export async function up(): Promise<void> {
+  if (await backgroundClusterReady()) {
+    process.stderr.write(`[cluster] reusing the running cluster (${kubeconfigPath})\n`);
+    return;
+  }
+  await down();
+  await mkdir(clusterDir, { recursive: true });
+  const logFile = join(clusterDir, 'supervisor.log');
+  const out = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [supervisor, clusterDir], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(pidFile, String(child.pid));
+  const started = Date.now();
+  let shown = 0;
+  // The supervisor builds components on first use, which takes minutes: relay its progress.
+  for (;;) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    process.stderr.write(log.slice(shown));
+    shown = log.length;
+    if (existsSync(join(clusterDir, 'ready'))) break;
+    if (!isAlive(child.pid!)) throw new Error(`the cluster failed to start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  process.stderr.write(`[cluster] up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export async function down(): Promise<void> {
+  const pid = await supervisorPid();
+  if (pid) {
+    process.kill(pid, 'SIGTERM');
+    while (isAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+  }
+  await rm(clusterDir, { recursive: true, force: true });
+}
+
+export function exportLine(): string {
+  return `export KUBECONFIG=${kubeconfigPath} PATH=${binDir}:$PATH`;
+}

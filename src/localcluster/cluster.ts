@@ -1,0 +1,398 @@
+// A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok (which plays kubelet for fake nodes), built from source by
+// hack/build-components.sh. Used by the tests, the benchmarks and `npm start` without a cluster.
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../kube/client.ts';
+import { Nodes, ServiceAccounts } from '../kube/resources.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { createPki } from './pki.ts';
+import type { Pki } from './pki.ts';
+import { ComponentProcess, freePort, isAlive } from './process.ts';
+
+
+export const cacheDir = process.env.AIMODEL_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'aimodel-operator');
+const registryDir = join(cacheDir, 'clusters');
+const buildScript = fileURLToPath(new URL('../../hack/build-components.sh', import.meta.url));
+
+export interface FakeNode {
+  name: string;
+  cpu: string;
+  memory: string;
+  gpus?: number;
+}
+
+/** Four nodes: two CPU-only, two with 8 GPUs each, labelled and tainted like a GPU node pool. */
+export const defaultNodes: FakeNode[] = [
+  { name: 'kwok-cpu-0', cpu: '32', memory: '128Gi' },
+  { name: 'kwok-cpu-1', cpu: '32', memory: '128Gi' },
+  { name: 'kwok-gpu-0', cpu: '64', memory: '512Gi', gpus: 8 },
+  { name: 'kwok-gpu-1', cpu: '64', memory: '512Gi', gpus: 8 },
+];
+
+export interface LocalClusterOptions {
+  /** Where certificates, etcd data, logs and the kubeconfig live; removed by stop(). */
+  stateDir: string;
+  /** Extra kube-apiserver flags, e.g. low --max-requests-inflight for throttling tests. */
+  apiServerArgs?: string[];
+  nodes?: FakeNode[];
+  log?: (message: string) => void;
+  /** Keep the state directory on stop (for debugging). */
+  keepState?: boolean;
+}
+
+type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
+/** Builds (or finds cached) components and returns their bin directory. */
+export async function ensureComponents(log: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<string> {
+  log('[cluster] checking the pinned control-plane components (built from source on first use)');
+  const child = execFile('bash', [buildScript], { maxBuffer: 16 * 1024 * 1024 });
+  child.stderr?.on('data', (chunk: Buffer | string) => process.stderr.write(chunk));
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer | string) => (stdout += String(chunk)));
+  const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`building the control-plane components failed (exit ${code}); see the messages above`);
+  return stdout.trim().split('\n').pop()!;
+}
+
+async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  let delay = 50;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+function kubeconfigYaml(server: string, pki: { ca: string; cert: string; key: string }): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: aimodel-local',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(pki.ca)}`,
+    'users:',
+    '- name: aimodel-local-admin',
+    '  user:',
+    `    client-certificate-data: ${b64(pki.cert)}`,
+    `    client-key-data: ${b64(pki.key)}`,
+    'contexts:',
+    '- name: aimodel-local',
+    '  context: {cluster: aimodel-local, user: aimodel-local-admin, namespace: default}',
+    'current-context: aimodel-local',
+    '',
+  ].join('\n');
+}
+
+function fakeNode(node: FakeNode): KubeObject & Record<string, unknown> {
+  const capacity: Record<string, string> = { cpu: node.cpu, memory: node.memory, pods: '110' };
+  const labels: Record<string, string> = {
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/hostname': node.name,
+    type: 'kwok',
+  };
+  const taints: unknown[] = [];
+  if (node.gpus) {
+    capacity['nvidia.com/gpu'] = String(node.gpus);
+    labels['nvidia.com/gpu.present'] = 'true';
+    taints.push({ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' });
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels, annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' } },
+    spec: { taints },
+    status: {
+      capacity,
+      allocatable: capacity,
+      nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'fake', kubeProxyVersion: 'fake' },
+      phase: 'Running',
+    },
+  };
+}
+
+/** Kills the processes of clusters whose owner died without stopping them, and removes their state. */
+async function sweepAbandoned(log: (m: string) => void): Promise<void> {
+  await mkdir(registryDir, { recursive: true });
+  for (const file of await readdir(registryDir)) {
+    const path = join(registryDir, file);
+    const entry = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as { owner?: number; pids?: number[]; stateDir?: string; keep?: boolean };
+    if (entry.owner && isAlive(entry.owner)) continue;
+    for (const pid of entry.pids ?? []) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (entry.stateDir && !entry.keep) await rm(entry.stateDir, { recursive: true, force: true });
+    await rm(path, { force: true });
+    log(`[cluster] cleaned up an abandoned cluster of process ${entry.owner}`);
+  }
+}
+
+export class LocalCluster {
+  readonly stateDir: string;
+  readonly kubeconfigPath: string;
+  readonly binDir: string;
+  server = '';
+  private readonly options: LocalClusterOptions;
+  private readonly components = new Map<ComponentName, ComponentProcess>();
+  private pki: Pki | undefined;
+  private ports = { etcd: 0, etcdPeer: 0, apiserver: 0, kcm: 0, scheduler: 0, kwok: 0 };
+  private admin: KubeClient | undefined;
+  private readonly registryFile: string;
+  private readonly log: (m: string) => void;
+
+  private constructor(options: LocalClusterOptions, binDir: string) {
+    this.options = options;
+    this.stateDir = options.stateDir;
+    this.kubeconfigPath = join(options.stateDir, 'kubeconfig');
+    this.binDir = binDir;
+    this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.registryFile = join(registryDir, `${process.pid}-${Buffer.from(options.stateDir).toString('base64url').slice(-24)}.json`);
+  }
+
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+    const binDir = await ensureComponents(log);
+    await sweepAbandoned(log);
+    const cluster = new LocalCluster(options, binDir);
+    try {
+      await cluster.boot();
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** An admin client for the cluster. */
+  async client(): Promise<KubeClient> {
+    if (!this.admin) {
+      const kc = new KubeConfig();
+      kc.loadFromFile(this.kubeconfigPath);
+      this.admin = await KubeClient.fromKubeConfig(kc, { userAgent: 'aimodel-localcluster' });
+    }
+    return this.admin;
+  }
+
+  private async boot(): Promise<void> {
+    const started = Date.now();
+    await rm(this.stateDir, { recursive: true, force: true });
+    for (const dir of ['pki', 'logs', 'etcd']) await mkdir(join(this.stateDir, dir), { recursive: true });
+    this.pki = await createPki(join(this.stateDir, 'pki'));
+    for (const key of Object.keys(this.ports) as (keyof typeof this.ports)[]) this.ports[key] = await freePort();
+    this.server = `https://127.0.0.1:${this.ports.apiserver}`;
+    const [ca, cert, key] = await Promise.all([this.pki.caCert, this.pki.adminCert, this.pki.adminKey].map((f) => readFile(f, 'utf8')));
+    await writeFile(this.kubeconfigPath, kubeconfigYaml(this.server, { ca: ca!, cert: cert!, key: key! }), { mode: 0o600 });
+
+    await this.startComponent('etcd');
+    await this.startComponent('kube-apiserver');
+    await Promise.all([this.startComponent('kube-controller-manager'), this.startComponent('kube-scheduler'), this.startComponent('kwok')]);
+    const client = await this.client();
+    for (const node of this.options.nodes ?? defaultNodes) await client.create(fakeNode(node));
+    await this.waitForWorkloadReady();
+    this.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${this.server} (kubeconfig ${this.kubeconfigPath})`);
+  }
+
+  /** Waits until pods can be created and run: nodes Ready and the default ServiceAccount there. */
+  async waitForWorkloadReady(timeoutMs = 120_000): Promise<void> {
+    const client = await this.client();
+    const want = (this.options.nodes ?? defaultNodes).length;
+    await this.guard(poll('the fake nodes to become Ready', timeoutMs, async () => {
+      const nodes = await client.listAll<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Nodes);
+      const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length >= want ? true : undefined;
+    }));
+    await this.guard(poll('the default ServiceAccount', timeoutMs, async () => (await client.find(ServiceAccounts, 'default', 'default')) ? true : undefined));
+  }
+
+  private componentSpec(name: ComponentName): { binary: string; args: string[] } {
+    const pki = this.pki!;
+    const p = this.ports;
+    const bin = (b: string) => join(this.binDir, b);
+    const kubeconfig = this.kubeconfigPath;
+    switch (name) {
+      case 'etcd':
+        return {
+          binary: bin('etcd'),
+          args: [
+            '--name=node0',
+            `--data-dir=${join(this.stateDir, 'etcd')}`,
+            `--listen-client-urls=http://127.0.0.1:${p.etcd}`,
+            `--advertise-client-urls=http://127.0.0.1:${p.etcd}`,
+            `--listen-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+            `--initial-cluster=node0=http://127.0.0.1:${p.etcdPeer}`,
+            '--unsafe-no-fsync=true',
+            '--quota-backend-bytes=8589934592',
+            '--log-level=warn',
+          ],
+        };
+      case 'kube-apiserver':
+        return {
+          binary: bin('kube-apiserver'),
+          args: [
+            `--etcd-servers=http://127.0.0.1:${p.etcd}`,
+            '--bind-address=127.0.0.1',
+            '--advertise-address=127.0.0.1',
+            `--secure-port=${p.apiserver}`,
+            `--tls-cert-file=${pki.serverCert}`,
+            `--tls-private-key-file=${pki.serverKey}`,
+            `--client-ca-file=${pki.caCert}`,
+            '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+            `--service-account-key-file=${pki.serviceAccountPub}`,
+            `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+            '--authorization-mode=RBAC',
+            '--service-cluster-ip-range=10.96.0.0/16',
+            '--allow-privileged=true',
+            // The kubernetes Service cannot point at a loopback address; nothing here needs it.
+            '--endpoint-reconciler-type=none',
+            '--profiling=false',
+            '--v=1',
+            ...(this.options.apiServerArgs ?? []),
+          ],
+        };
+      case 'kube-controller-manager':
+        return {
+          binary: bin('kube-controller-manager'),
+          args: [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${p.kcm}`,
+            '--leader-elect=false',
+            `--root-ca-file=${pki.caCert}`,
+            `--service-account-private-key-file=${pki.serviceAccountKey}`,
+            '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+            '--horizontal-pod-autoscaler-sync-period=5s',
+            '--concurrent-deployment-syncs=10',
+            '--concurrent-replicaset-syncs=10',
+            '--concurrent-gc-syncs=40',
+            '--kube-api-qps=200',
+            '--kube-api-burst=400',
+            '--v=1',
+          ],
+        };
+      case 'kube-scheduler':
+        return {
+          binary: bin('kube-scheduler'),
+          args: [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${p.scheduler}`,
+            '--leader-elect=false',
+            '--v=1',
+          ],
+        };
+      case 'kwok':
+        return {
+          binary: bin('kwok'),
+          args: [
+            `--kubeconfig=${kubeconfig}`,
+            '--manage-all-nodes=true',
+            '--cidr=10.244.0.1/16',
+            '--node-ip=10.244.0.1',
+            `--server-address=127.0.0.1:${p.kwok}`,
+            '--node-lease-duration-seconds=40',
+          ],
+        };
+    }
+  }
+
+  /** Starts one component and waits until it is healthy. */
+  async startComponent(name: ComponentName): Promise<void> {
+    const spec = this.componentSpec(name);
+    const proc = new ComponentProcess({ name, ...spec, logFile: join(this.stateDir, 'logs', `${name}.log`) });
+    this.components.set(name, proc);
+    proc.start();
+    await this.register();
+    const client = name === 'etcd' ? undefined : await this.client();
+    const healthy = async (): Promise<true | undefined> => {
+      if (name === 'etcd') {
+        const res = await fetch(`http://127.0.0.1:${this.ports.etcd}/health`);
+        return res.ok ? true : undefined;
+      }
+      if (name === 'kube-apiserver') {
+        await client!.request({ method: 'GET', path: '/readyz' });
+        return true;
+      }
+      return true;
+    };
+    await this.guard(poll(`${name} to become healthy`, 60_000, healthy), proc);
+  }
+
+  async stopComponent(name: ComponentName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const proc = this.components.get(name);
+    if (!proc) return;
+    if (signal === 'SIGKILL') await proc.kill();
+    else await proc.stop();
+  }
+
+  /** Races a wait against the component dying; on failure, shows the tails of the component logs. */
+  private async guard<T>(wait: Promise<T>, proc?: ComponentProcess): Promise<T> {
+    const died = proc
+      ? proc.unexpectedExit().then((code) => {
+          throw new Error(`${proc.spec.name} exited with code ${code}`);
+        })
+      : new Promise<never>(() => {});
+    try {
+      return await Promise.race([wait, died]);
+    } catch (err) {
+      const tails = await Promise.all(
+        [...this.components.values()].map(async (c) => `--- ${c.spec.name} (${c.spec.logFile}) ---\n${await c.logTail(20)}`),
+      );
+      throw new Error(`${(err as Error).message}\n${tails.join('\n')}`);
+    }
+  }
+
+  private async register(): Promise<void> {
+    await mkdir(registryDir, { recursive: true });
+    const pids = [...this.components.values()].map((c) => c.pid).filter((p): p is number => p !== undefined);
+    await writeFile(this.registryFile, JSON.stringify({ owner: process.pid, pids, stateDir: this.stateDir, keep: this.options.keepState ?? false }));
+  }
+
+  /** The pinned kubectl against this cluster. */
+  async kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return runKubectl(this.binDir, this.kubeconfigPath, args, input);
+  }
+
+  async stop(): Promise<void> {
+    await this.admin?.close().catch(() => {});
+    this.admin = undefined;
+    const order: ComponentName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+    for (const name of order) await this.components.get(name)?.stop();
+    this.components.clear();
+    if (!this.options.keepState) await rm(this.stateDir, { recursive: true, force: true });
+    await rm(this.registryFile, { force: true });
+  }
+}
+
+export async function runKubectl(
+  binDir: string,
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+

@@ -1,0 +1,40 @@
+// One real control plane for the whole integration run: the one `npm run cluster:up` started,
+// or a fresh one in a temporary folder that is stopped when the run ends.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { LocalCluster, runKubectl } from '../../src/localcluster/cluster.ts';
+import { backgroundClusterReady, binDir, kubeconfigPath } from '../../src/localcluster/background.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfigPath: string;
+    binDir: string;
+  }
+}
+
+let cluster: LocalCluster | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  let kubeconfig = kubeconfigPath;
+  let bin = binDir;
+  if (await backgroundClusterReady()) {
+    process.stderr.write(`[test] using the running cluster from npm run cluster:up (${kubeconfigPath})\n`);
+  } else {
+    cluster = await LocalCluster.start({ stateDir: await mkdtemp(join(tmpdir(), 'aimodel-test-cluster-')) });
+    kubeconfig = cluster.kubeconfigPath;
+    bin = cluster.binDir;
+  }
+  // Tests always run against the CRD of this checkout.
+  const crd = await runKubectl(bin, kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
+  if (crd.code !== 0) throw new Error(`installing the CRD failed: ${crd.stderr}`);
+  const established = await runKubectl(bin, kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/aimodels.ai.openai.com']);
+  if (established.code !== 0) throw new Error(`the CRD did not become established: ${established.stderr}`);
+  project.provide('kubeconfigPath', kubeconfig);
+  project.provide('binDir', bin);
+}
+
+export async function teardown(): Promise<void> {
+  await cluster?.stop();
+}
