@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { computeStatus } from './status.ts';
+import type { StatusInputs } from './status.ts';
+
+const T0 = '2026-01-01T00:00:00Z';
+const T1 = '2026-01-01T00:05:00Z';
+
+function inputs(overrides: Partial<StatusInputs> = {}): StatusInputs {
+  return {
+    generation: 3,
+    suspended: false,
+    autoscaling: false,
+    specReplicas: 2,
+    selector: 'app.kubernetes.io/instance=m',
+    endpoint: 'http://m.ns.svc.cluster.local:8000',
+    pods: [],
+    now: T0,
+    ...overrides,
+  };
+}
+
+const rolledOut = (replicas: number) => ({
+  metadata: { generation: 5 },
+  spec: { replicas },
+  status: {
+    observedGeneration: 5,
+    replicas,
+    readyReplicas: replicas,
+    updatedReplicas: replicas,
+    availableReplicas: replicas,
+    conditions: [
+      { type: 'Available', status: 'True' },
+      { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
+    ],
+  },
+});
+
+const cond = (status: ReturnType<typeof computeStatus>, type: string) => status.conditions?.find((c) => c.type === type);
+
+describe('computeStatus', () => {
+  it('is Ready when every desired replica is ready and rolled out', () => {
+    const s = computeStatus(inputs({ deployment: rolledOut(2) }));
+    expect(s).toMatchObject({ phase: 'Ready', observedGeneration: 3, replicas: 2, readyReplicas: 2, desiredReplicas: 2, endpoint: 'http://m.ns.svc.cluster.local:8000' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'ModelReady', observedGeneration: 3 });
+    expect(cond(s, 'Available')?.status).toBe('True');
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    expect(cond(s, 'Degraded')?.status).toBe('False');
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'AutoscalingDisabled' });
+  });
+
+  it('is Pending before the Deployment exists', () => {
+    const s = computeStatus(inputs());
+    expect(s.phase).toBe('Pending');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Creating' });
+  });
+
+  it('is Progressing while a rollout is under way', () => {
+    const d = rolledOut(2);
+    d.status.updatedReplicas = 1;
+    d.status.readyReplicas = 1;
+    const s = computeStatus(inputs({ deployment: d }));
+    expect(s.phase).toBe('Progressing');
+    expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'WaitingForReplicas' });
+  });
+
+  it('is not Ready while the Deployment controller has not seen the new generation', () => {
+    const d = rolledOut(2);
+    d.metadata.generation = 6;
+    expect(computeStatus(inputs({ deployment: d })).phase).toBe('Progressing');
+  });
+
+  it('names a GPU shortage as the reason it is not Ready', () => {
+    const d = rolledOut(1);
+    Object.assign(d.status, { readyReplicas: 0, availableReplicas: 0, conditions: [{ type: 'Available', status: 'False' }] });
+    const pod = { status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/4 nodes are available: 4 Insufficient nvidia.com/gpu.' }] } };
+    const s = computeStatus(inputs({ specReplicas: 1, deployment: d, pods: [pod] }));
+    expect(s.phase).toBe('Degraded');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'InsufficientGPU' });
+    expect(cond(s, 'Ready')?.message).toContain('nvidia.com/gpu');
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'InsufficientGPU' });
+  });
+
+  it('reports Suspended with zero desired replicas', () => {
+    const s = computeStatus(inputs({ suspended: true, autoscaling: true, deployment: rolledOut(0) }));
+    expect(s).toMatchObject({ phase: 'Suspended', desiredReplicas: 0 });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'Suspended' });
+  });
+
+  it('takes desiredReplicas from the HPA under autoscaling', () => {
+    const hpa = {
+      spec: { minReplicas: 2, maxReplicas: 20 },
+      status: {
+        desiredReplicas: 7,
+        conditions: [
+          { type: 'ScalingActive', status: 'True', reason: 'ValidMetricFound' },
+          { type: 'ScalingLimited', status: 'False' },
+        ],
+      },
+    };
+    const s = computeStatus(inputs({ autoscaling: true, deployment: rolledOut(7), hpa }));
+    expect(s.desiredReplicas).toBe(7);
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'ScalingActive' });
+    expect(cond(s, 'AutoscalingActive')?.message).toContain('between 2 and 20');
+  });
+
+  it('says why autoscaling is inactive', () => {
+    const hpa = { spec: { maxReplicas: 3 }, status: { conditions: [{ type: 'ScalingActive', status: 'False', reason: 'FailedGetResourceMetric', message: 'no metrics' }] } };
+    const s = computeStatus(inputs({ autoscaling: true, deployment: rolledOut(1), hpa }));
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'FailedGetResourceMetric', message: 'no metrics' });
+  });
+
+  it('reports an invalid spec with the field and the problem', () => {
+    const s = computeStatus(inputs({ invalid: [{ field: 'spec.autoscaling.minReplicas', message: 'must be at most maxReplicas' }] }));
+    expect(s.phase).toBe('Failed');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(cond(s, 'Ready')?.message).toBe('spec.autoscaling.minReplicas: must be at most maxReplicas');
+  });
+
+  it('reports a child the API server refused', () => {
+    const s = computeStatus(inputs({ deployment: rolledOut(2), childError: { reason: 'StorageClaimNotFound', message: 'PersistentVolumeClaim weights not found' } }));
+    expect(s.phase).toBe('Degraded');
+    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'StorageClaimNotFound' });
+  });
+
+  it('keeps lastTransitionTime while a condition keeps its status', () => {
+    const first = computeStatus(inputs({ deployment: rolledOut(2), now: T0 }));
+    const again = computeStatus(inputs({ deployment: rolledOut(2), now: T1, previous: first }));
+    expect(again).toEqual(first);
+    const d = rolledOut(2);
+    d.status.readyReplicas = 1;
+    const changed = computeStatus(inputs({ deployment: d, now: T1, previous: first }));
+    expect(cond(changed, 'Ready')?.lastTransitionTime).toBe(T1);
+    expect(cond(changed, 'Degraded')?.lastTransitionTime).toBe(T0);
+  });
+});
