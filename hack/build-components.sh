@@ -87,7 +87,16 @@ wanted=("$@"); [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kwok helm kubernetes)
 for c in "${wanted[@]}"; do
   case "$c" in
     etcd) build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_version" go.etcd.io/etcd/server/v3 ;;
-    kwok) build kwok sigs.k8s.io/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version" sigs.k8s.io/kwok/cmd/kwok ;;
+    kwok) build kwok sigs.k8s.io/kwok "-X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version" sigs.k8s.io/kwok/cmd/kwok
+          # kwok v0.8 has no built-in stages: take the pinned release's own stage files (nodes
+          # become Ready and keep a heartbeat; pods become Ready, complete and get deleted), plus
+          # its opt-in chaos stage that fails containers of pods labelled for it.
+          stages_src="$(cd "$COMPONENTS_DIR/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+          mkdir -p "$CACHE/share"
+          for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
+                   pod/fast/pod-delete pod/chaos/pod-container-running-failed; do
+            cat "$stages_src/$f.yaml"; echo "---"
+          done > "$CACHE/share/kwok-stages.yaml" ;;
     helm) build helm helm.sh/helm/v3 "-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" helm.sh/helm/v3/cmd/helm ;;
     kubernetes) build kubernetes k8s.io/kubernetes "$k8s_ldflags" \
           k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \

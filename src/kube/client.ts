@@ -235,7 +235,9 @@ export class KubeClient {
   async request<T>(spec: RequestSpec): Promise<T> {
     const response = await this.send(spec);
     const text = await response.body.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    // Health endpoints such as /readyz answer in plain text.
+    const json = String(response.headers['content-type'] ?? '').includes('json');
+    return (text && json ? JSON.parse(text) : text || undefined) as T;
   }
 
   async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T> {

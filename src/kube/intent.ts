@@ -80,14 +80,15 @@ export function satisfies(intent: unknown, live: unknown): boolean {
 }
 
 /** Stamps the intent with the hash of itself, so the next reconcile can tell what it last applied. */
-export function withIntentHash<T extends { metadata: { annotations?: Record<string, string> } }>(intent: T): T {
+export function withIntentHash<T extends { metadata: object }>(intent: T): T {
   const hash = intentHash(intent);
-  return { ...intent, metadata: { ...intent.metadata, annotations: { ...intent.metadata.annotations, [intentHashAnnotation]: hash } } };
+  const metadata = intent.metadata as { annotations?: Record<string, string> };
+  return { ...intent, metadata: { ...metadata, annotations: { ...metadata.annotations, [intentHashAnnotation]: hash } } };
 }
 
 /** True when applying `stampedIntent` (from withIntentHash) to `live` would change nothing. */
-export function upToDate(stampedIntent: { metadata: { annotations?: Record<string, string> } }, live: unknown): boolean {
+export function upToDate(stampedIntent: { metadata: object }, live: unknown): boolean {
   if (!live) return false;
-  const liveHash = (live as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.[intentHashAnnotation];
-  return liveHash === stampedIntent.metadata.annotations?.[intentHashAnnotation] && satisfies(stampedIntent, live);
+  const hashOf = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.[intentHashAnnotation];
+  return hashOf(live) === hashOf(stampedIntent) && satisfies(stampedIntent, live);
 }

@@ -259,6 +259,15 @@ export class LocalCluster {
             '--allow-privileged=true',
             // The kubernetes Service cannot point at a loopback address; nothing here needs it.
             '--endpoint-reconciler-type=none',
+            // The aggregation-layer settings fill extension-apiserver-authentication, which the
+            // scheduler and controller manager read at start.
+            `--requestheader-client-ca-file=${pki.caCert}`,
+            `--proxy-client-cert-file=${pki.adminCert}`,
+            `--proxy-client-key-file=${pki.adminKey}`,
+            '--requestheader-allowed-names=aimodel-local-admin',
+            '--requestheader-username-headers=X-Remote-User',
+            '--requestheader-group-headers=X-Remote-Group',
+            '--requestheader-extra-headers-prefix=X-Remote-Extra-',
             '--profiling=false',
             '--v=1',
             ...(this.options.apiServerArgs ?? []),
@@ -276,7 +285,6 @@ export class LocalCluster {
             '--leader-elect=false',
             `--root-ca-file=${pki.caCert}`,
             `--service-account-private-key-file=${pki.serviceAccountKey}`,
-            '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
             '--horizontal-pod-autoscaler-sync-period=5s',
             '--concurrent-deployment-syncs=10',
             '--concurrent-replicaset-syncs=10',
@@ -309,6 +317,7 @@ export class LocalCluster {
             '--node-ip=10.244.0.1',
             `--server-address=127.0.0.1:${p.kwok}`,
             '--node-lease-duration-seconds=40',
+            `--config=${join(this.binDir, '..', 'share', 'kwok-stages.yaml')}`,
           ],
         };
     }
@@ -333,7 +342,7 @@ export class LocalCluster {
       }
       return true;
     };
-    await this.guard(poll(`${name} to become healthy`, 60_000, healthy), proc);
+    await this.guard(poll(`${name} to become healthy`, 60_000, healthy));
   }
 
   async stopComponent(name: ComponentName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
@@ -343,13 +352,15 @@ export class LocalCluster {
     else await proc.stop();
   }
 
-  /** Races a wait against the component dying; on failure, shows the tails of the component logs. */
-  private async guard<T>(wait: Promise<T>, proc?: ComponentProcess): Promise<T> {
-    const died = proc
-      ? proc.unexpectedExit().then((code) => {
+  /** Races a wait against any component dying; on failure, shows the tails of the component logs. */
+  private async guard<T>(wait: Promise<T>): Promise<T> {
+    const died = Promise.race(
+      [...this.components.values()].map((proc) =>
+        proc.unexpectedExit().then((code) => {
           throw new Error(`${proc.spec.name} exited with code ${code}`);
-        })
-      : new Promise<never>(() => {});
+        }),
+      ),
+    );
     try {
       return await Promise.race([wait, died]);
     } catch (err) {

@@ -83,7 +83,7 @@ export class ComponentProcess {
 
   async logTail(lines = 30): Promise<string> {
     const text = await readFile(this.spec.logFile, 'utf8').catch(() => '');
-    return text.split('\n').slice(-lines).join('\n');
+    return text.split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
   }
 }
 

@@ -1,0 +1,39 @@
+// Binds the generic controller runtime to the API server: a ListWatcher per resource type for
+// informers, and a LeaseStore for leader election.
+import type { ListWatcher, WatchEvent as RuntimeWatchEvent } from '../runtime/informer.ts';
+import type { Lease, LeaseStore } from '../runtime/leaderelection.ts';
+import type { KubeClient } from './client.ts';
+import { Leases } from './resources.ts';
+import type { ResourceType } from './resources.ts';
+import type { KubeObject } from './types.ts';
+
+export interface Selection {
+  /** One namespace, or undefined for all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export function listWatcher<T extends KubeObject>(client: KubeClient, type: ResourceType, selection: Selection = {}): ListWatcher<T> {
+  return {
+    async list({ limit, continue: token, signal }) {
+      const page = await client.list<T>(type, { ...selection, limit, continue: token, signal });
+      return { items: page.items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
+    },
+    async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, onEvent) {
+      await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, (event) => {
+        if (event.type === 'ERROR') onEvent({ type: 'ERROR', status: event.object } as RuntimeWatchEvent<T>);
+        else onEvent(event as RuntimeWatchEvent<T>);
+      });
+    },
+  };
+}
+
+export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
+  const withType = (lease: Lease) => ({ apiVersion: Leases.apiVersion, kind: Leases.kind, ...lease });
+  return {
+    get: () => client.find<KubeObject & Lease>(Leases, namespace, name),
+    create: (lease) => client.create(withType(lease)),
+    update: (lease) => client.update(withType(lease)),
+  };
+}
