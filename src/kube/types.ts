@@ -1,11 +1,30 @@
-// The shapes every Kubernetes object shares; kind-specific types come from @kubernetes/client-node.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+// The shapes every Kubernetes object shares, as JSON from the API server (times stay RFC 3339
+// strings; client-node's models would turn them into Dates). Kind-specific shapes come from
+// @kubernetes/client-node's types where needed.
 
-export interface ObjectMeta extends Omit<V1ObjectMeta, 'creationTimestamp' | 'deletionTimestamp'> {
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
   name: string;
-  // Kept as the API server's RFC 3339 strings: the operator reads JSON, not client-node models.
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  namespace?: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  managedFields?: unknown[];
+  finalizers?: string[];
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  generateName?: string;
 }
 
 export interface KubeObject {

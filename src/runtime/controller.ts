@@ -157,6 +157,7 @@ export class Controller {
   readonly #watches: Watch[] = [];
   readonly #cancel = new AbortController();
   #started = false;
+  #workersRunning = false;
   #resyncTimer: Timer | undefined;
 
   constructor(opts: ControllerOptions) {
@@ -233,14 +234,21 @@ export class Controller {
       this.#log.info({ workers: this.workers }, 'starting workers');
       this.#scheduleResync();
       const workers = Array.from({ length: this.workers }, () => this.#worker());
+      this.#workersRunning = true;
       await Promise.all(workers);
       this.#log.info({}, 'all workers finished');
     } finally {
+      this.#workersRunning = false;
       signal.removeEventListener('abort', onAbort);
       this.#clock.clearTimeout(this.#resyncTimer);
       this.queue.shutDown();
       for (const d of detach) d();
     }
+  }
+
+  /** True while workers are taking keys from the queue (for a readiness check). */
+  get workersRunning(): boolean {
+    return this.#workersRunning;
   }
 
   /** Graceful stop: no new work; resolves when in-flight reconciles are done. */

@@ -4,30 +4,9 @@
 import { realClock, sleep, type Clock, type Timer } from './clock.ts';
 import { noopLogger, type Logger } from './logger.ts';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  namespace?: string;
-  name: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  managedFields?: unknown[];
-}
-
-export interface KubeObject {
-  metadata: ObjectMeta;
-}
+// The shapes of Kubernetes objects are shared with the client; the runtime needs only metadata.
+import type { KubeObject, ObjectMeta, OwnerReference } from '../kube/types.ts';
+export type { KubeObject, ObjectMeta, OwnerReference };
 
 export interface ListResult<T> {
   items: T[];
