@@ -1,0 +1,229 @@
+// spec.autoscaling: a typed subset of autoscaling/v2 HorizontalPodAutoscaler, so custom and
+// external metrics (queue depth, KV-cache use, tokens/s) pass straight through to the HPA.
+import { z } from 'zod';
+import { quantityValue } from './formats.ts';
+import { dns1123Label, dns1123Subdomain, LabelSelectorSchema, quantity } from './common.ts';
+import { MODEL_CONTAINER_NAME } from './pod.ts';
+import { withRules } from './rules.ts';
+
+/** Upper bound of every replica count; far above any real model fleet, well inside int32. */
+export const MAX_REPLICAS = 10_000;
+
+const positiveQuantity = (description: string) =>
+  quantity(description).refine((value) => (quantityValue(value) ?? 0) > 0, { message: 'must be greater than 0' });
+
+const MetricTargetSchema = withRules(
+  z
+    .object({
+      type: z
+        .enum(['Utilization', 'Value', 'AverageValue'])
+        .describe('Utilization (percent of the request, Resource metrics only), Value or AverageValue.'),
+      averageUtilization: z
+        .int()
+        .min(1)
+        .max(10_000)
+        .optional()
+        .describe('Target mean utilisation in percent of the requested resource; for type Utilization.'),
+      averageValue: positiveQuantity('Target mean value per pod; for type AverageValue.').optional(),
+      value: positiveQuantity('Target total value; for type Value.').optional(),
+    })
+    .describe('The target value of the metric.'),
+  [
+    {
+      rule: "self.type != 'Utilization' || has(self.averageUtilization)",
+      message: 'spec.autoscaling.metrics[].target.averageUtilization is required when type is Utilization',
+      holds: (self) => self.type !== 'Utilization' || self.averageUtilization !== undefined,
+    },
+    {
+      rule: "self.type != 'AverageValue' || has(self.averageValue)",
+      message: 'spec.autoscaling.metrics[].target.averageValue is required when type is AverageValue',
+      holds: (self) => self.type !== 'AverageValue' || self.averageValue !== undefined,
+    },
+    {
+      rule: "self.type != 'Value' || has(self.value)",
+      message: 'spec.autoscaling.metrics[].target.value is required when type is Value',
+      holds: (self) => self.type !== 'Value' || self.value !== undefined,
+    },
+  ],
+);
+
+export type MetricTarget = z.output<typeof MetricTargetSchema>;
+
+function targetOf(types: readonly MetricTarget['type'][], source: string) {
+  return withRules(MetricTargetSchema, [
+    {
+      rule: `self.type in [${types.map((t) => `'${t}'`).join(', ')}]`,
+      message: `spec.autoscaling.metrics[].${source}.target.type must be ${types.join(' or ')}`,
+      fieldPath: '.type',
+      holds: (self) => types.includes(self.type),
+    },
+  ]);
+}
+
+const MetricIdentifierSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[^/%]+$/)
+      .refine((name) => name !== '.' && name !== '..', { message: 'must not be . or ..' })
+      .describe('Metric name as served by the metrics adapter, e.g. vllm:num_requests_waiting.'),
+    selector: LabelSelectorSchema.optional(),
+  })
+  .describe('Identifies the metric: its name and an optional label selector.');
+
+const resourceMetricName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.\/]*[a-z0-9])?$/)
+  .describe('Resource name, e.g. cpu or memory.');
+
+const MetricSpecSchema = withRules(
+  z
+    .object({
+      type: z
+        .enum(['Resource', 'ContainerResource', 'Pods', 'Object', 'External'])
+        .describe('Which of the source fields is set.'),
+      resource: z
+        .object({ name: resourceMetricName, target: targetOf(['Utilization', 'AverageValue'], 'resource') })
+        .describe('A resource metric of the whole pod, e.g. memory utilisation.')
+        .optional(),
+      containerResource: withRules(
+        z
+          .object({
+            name: resourceMetricName,
+            container: dns1123Label(`The container to measure; must be ${MODEL_CONTAINER_NAME}, the model container.`),
+            target: targetOf(['Utilization', 'AverageValue'], 'containerResource'),
+          })
+          .describe('A resource metric of the model container only.'),
+        [
+          {
+            rule: `self.container == '${MODEL_CONTAINER_NAME}'`,
+            message: `spec.autoscaling.metrics[].containerResource.container must be ${MODEL_CONTAINER_NAME}, the model container`,
+            fieldPath: '.container',
+            holds: (self) => self.container === MODEL_CONTAINER_NAME,
+          },
+        ],
+      ).optional(),
+      pods: z
+        .object({ metric: MetricIdentifierSchema, target: targetOf(['AverageValue'], 'pods') })
+        .describe('A per-pod custom metric averaged over the model pods, e.g. requests waiting.')
+        .optional(),
+      object: z
+        .object({
+          describedObject: z
+            .object({
+              apiVersion: z.string().max(253).optional().describe('API version of the object, e.g. v1.'),
+              kind: z.string().min(1).max(63).describe('Kind of the object, e.g. Service.'),
+              name: dns1123Subdomain('Name of the object, in the model\'s namespace.'),
+            })
+            .describe('The object the metric describes.'),
+          metric: MetricIdentifierSchema,
+          target: targetOf(['Value', 'AverageValue'], 'object'),
+        })
+        .describe('A metric describing another object in the namespace, e.g. requests per second on an Ingress.')
+        .optional(),
+      external: z
+        .object({ metric: MetricIdentifierSchema, target: targetOf(['Value', 'AverageValue'], 'external') })
+        .describe('A metric from outside the cluster objects, e.g. a queue length in Prometheus.')
+        .optional(),
+    })
+    .describe('An autoscaling/v2 MetricSpec: set type and the one matching source field.'),
+  [
+    {
+      rule:
+        "(self.type == 'Resource') == has(self.resource) && (self.type == 'ContainerResource') == has(self.containerResource) && (self.type == 'Pods') == has(self.pods) && (self.type == 'Object') == has(self.object) && (self.type == 'External') == has(self.external)",
+      message: 'spec.autoscaling.metrics[] must set exactly the source field named by type (resource, containerResource, pods, object or external)',
+      holds: (self) => {
+        const present = {
+          Resource: self.resource !== undefined,
+          ContainerResource: self.containerResource !== undefined,
+          Pods: self.pods !== undefined,
+          Object: self.object !== undefined,
+          External: self.external !== undefined,
+        };
+        return Object.entries(present).every(([type, isSet]) => (type === self.type) === isSet);
+      },
+    },
+  ],
+);
+
+export type MetricSpec = z.output<typeof MetricSpecSchema>;
+
+const ScalingRulesSchema = z
+  .object({
+    stabilizationWindowSeconds: z
+      .int()
+      .min(0)
+      .max(3600)
+      .optional()
+      .describe('Past recommendations considered before scaling in this direction (HPA default: 0 up, 300 down).'),
+    selectPolicy: z
+      .enum(['Max', 'Min', 'Disabled'])
+      .optional()
+      .describe('Which policy wins when several apply; Disabled turns scaling in this direction off.'),
+    policies: z
+      .array(
+        z
+          .object({
+            type: z.enum(['Pods', 'Percent']).describe('Pods or Percent.'),
+            value: z.int().min(1).max(MAX_REPLICAS).describe('Pods or percent allowed to change within periodSeconds.'),
+            periodSeconds: z.int().min(1).max(1800).describe('Window the policy applies to, in seconds (at most 1800).'),
+          })
+          .describe('A limit on how fast to scale.'),
+      )
+      .min(1)
+      .max(10)
+      .optional()
+      .describe('Rate limits for this direction; absent uses the HPA defaults.'),
+  })
+  .describe('Scaling rules for one direction, as in autoscaling/v2 HPAScalingRules.');
+
+const BehaviorSchema = z
+  .object({
+    scaleUp: ScalingRulesSchema.optional(),
+    scaleDown: ScalingRulesSchema.optional(),
+  })
+  .describe('HPA scaling behaviour (autoscaling/v2), e.g. a long scaleDown stabilisation window for slow-loading models.');
+
+export const AutoscalingSchema = withRules(
+  z
+    .object({
+      minReplicas: z
+        .int()
+        .min(1)
+        .max(MAX_REPLICAS)
+        .default(1)
+        .describe('Fewest replicas the autoscaler keeps. Defaults to 1; use spec.suspend to stop the model.'),
+      maxReplicas: z.int().min(1).max(MAX_REPLICAS).describe('Most replicas the autoscaler may create.'),
+      targetCPUUtilizationPercentage: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(
+          'Target mean CPU use in percent of the CPU request. Defaults to 80 when metrics is empty; with metrics set, CPU is used only if this is set. Needs resources.requests.cpu.',
+        ),
+      metrics: z
+        .array(MetricSpecSchema)
+        .max(10)
+        .optional()
+        .describe('Extra autoscaling/v2 metrics, e.g. a Pods metric on queue depth; the HPA follows whichever asks for most replicas.'),
+      behavior: BehaviorSchema.optional(),
+    })
+    .describe(
+      'Run a HorizontalPodAutoscaler for the model. While set, the HPA owns the replica count and spec.replicas only has to lie within [minReplicas, maxReplicas].',
+    ),
+  [
+    {
+      rule: 'self.minReplicas <= self.maxReplicas',
+      message: 'spec.autoscaling.minReplicas must be less than or equal to spec.autoscaling.maxReplicas',
+      fieldPath: '.minReplicas',
+      holds: (self) => self.minReplicas <= self.maxReplicas,
+    },
+  ],
+);
+
+export type Autoscaling = z.output<typeof AutoscalingSchema>;

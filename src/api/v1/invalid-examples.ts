@@ -1,0 +1,231 @@
+// Invalid AIModels, each with the rejection the API server must give and the field parseAIModel
+// must report. The unit tests run the table through zod and the integration tests through the
+// real API server, which is what keeps the CEL rules and their TypeScript twins in agreement.
+import { API_VERSION, KIND, MAX_NAME_LENGTH } from './aimodel.ts';
+
+export type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> };
+
+export type InvalidExample = {
+  title: string;
+  manifest: Manifest;
+  /** Each must appear in kubectl's error output. */
+  expect: string[];
+  /**
+   * The path of the problem parseAIModel reports, or null for fields the API server refuses as
+   * unknown while parseAIModel drops them, as pruning would.
+   */
+  path: string | null;
+};
+
+function model(spec: Record<string, unknown>, name = 'bad-model'): Manifest {
+  return { apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { model: 'gpt-4o-agent', ...spec } };
+}
+
+const autoscaling = (extra: Record<string, unknown>) => ({ autoscaling: { minReplicas: 1, maxReplicas: 4, ...extra } });
+const metric = (value: Record<string, unknown>) => autoscaling({ metrics: [value] });
+
+export const invalidExamples: InvalidExample[] = [
+  {
+    title: 'minReplicas above maxReplicas',
+    manifest: model({ autoscaling: { minReplicas: 5, maxReplicas: 2 } }),
+    expect: ['spec.autoscaling.minReplicas must be less than or equal to spec.autoscaling.maxReplicas'],
+    path: 'spec.autoscaling.minReplicas',
+  },
+  {
+    title: 'replicas above maxReplicas while autoscaling',
+    manifest: model({ replicas: 30, autoscaling: { minReplicas: 2, maxReplicas: 20 } }),
+    expect: ['spec.replicas must lie within [spec.autoscaling.minReplicas, spec.autoscaling.maxReplicas]'],
+    path: 'spec.replicas',
+  },
+  {
+    title: 'replicas below minReplicas while autoscaling',
+    manifest: model({ replicas: 1, autoscaling: { minReplicas: 2, maxReplicas: 20 } }),
+    expect: ['spec.replicas must lie within'],
+    path: 'spec.replicas',
+  },
+  {
+    title: 'name longer than the cap',
+    manifest: model({}, `m${'x'.repeat(MAX_NAME_LENGTH)}`),
+    expect: [`metadata.name must be at most ${MAX_NAME_LENGTH} characters`],
+    path: 'metadata.name',
+  },
+  {
+    title: 'name starting with a digit (not a DNS-1035 label)',
+    manifest: model({}, '4o-agent'),
+    expect: ['metadata.name must start with a letter'],
+    path: 'metadata.name',
+  },
+  {
+    title: 'name with a dot',
+    manifest: model({}, 'gpt.agent'),
+    expect: ['metadata.name must start with a letter'],
+    path: 'metadata.name',
+  },
+  { title: 'model missing', manifest: { ...model({}), spec: { replicas: 1 } }, expect: ['spec.model', 'Required value'], path: 'spec.model' },
+  { title: 'model with a space', manifest: model({ model: 'gpt 4o' }), expect: ['spec.model', 'should match'], path: 'spec.model' },
+  { title: 'negative replicas', manifest: model({ replicas: -1 }), expect: ['spec.replicas', 'greater than or equal to 0'], path: 'spec.replicas' },
+  {
+    title: 'maxReplicas zero',
+    manifest: model({ autoscaling: { maxReplicas: 0 } }),
+    expect: ['spec.autoscaling.maxReplicas', 'greater than or equal to 1'],
+    path: 'spec.autoscaling.maxReplicas',
+  },
+  { title: 'port zero', manifest: model({ port: 0 }), expect: ['spec.port', 'greater than or equal to 1'], path: 'spec.port' },
+  {
+    title: 'CPU target above 100%',
+    manifest: model(autoscaling({ targetCPUUtilizationPercentage: 150 })),
+    expect: ['spec.autoscaling.targetCPUUtilizationPercentage', 'less than or equal to 100'],
+    path: 'spec.autoscaling.targetCPUUtilizationPercentage',
+  },
+  {
+    title: 'two storage kinds',
+    manifest: model({ storage: { emptyDir: {}, existingClaim: { claimName: 'weights' } } }),
+    expect: ['spec.storage must set exactly one of emptyDir, existingClaim or volumeClaim'],
+    path: 'spec.storage',
+  },
+  {
+    title: 'empty storage',
+    manifest: model({ storage: {} }),
+    expect: ['spec.storage must set exactly one of emptyDir, existingClaim or volumeClaim'],
+    path: 'spec.storage',
+  },
+  {
+    title: 'volumeClaim without size',
+    manifest: model({ storage: { volumeClaim: { storageClassName: 'fast' } } }),
+    expect: ['spec.storage.volumeClaim.size', 'Required value'],
+    path: 'spec.storage.volumeClaim.size',
+  },
+  {
+    title: 'env sets MODEL',
+    manifest: model({ env: [{ name: 'MODEL', value: 'other' }] }),
+    expect: ['spec.env must not set MODEL; it comes from spec.model'],
+    path: 'spec.env',
+  },
+  {
+    title: 'duplicate env names',
+    manifest: model({ env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }),
+    expect: ['spec.env[1]', 'Duplicate value'],
+    path: 'spec.env',
+  },
+  {
+    title: 'env with value and valueFrom',
+    manifest: model({ env: [{ name: 'A', value: '1', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }] }),
+    expect: ['spec.env[].value and spec.env[].valueFrom are mutually exclusive'],
+    path: 'spec.env[0]',
+  },
+  {
+    title: 'valueFrom with both references',
+    manifest: model({
+      env: [{ name: 'A', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' }, secretKeyRef: { name: 's', key: 'k' } } }],
+    }),
+    expect: ['spec.env[].valueFrom must set exactly one of configMapKeyRef or secretKeyRef'],
+    path: 'spec.env[0].valueFrom',
+  },
+  {
+    title: 'too many env entries',
+    manifest: model({ env: Array.from({ length: 129 }, (_, i) => ({ name: `V${i}`, value: 'x' })) }),
+    expect: ['spec.env', 'must have at most 128 items'],
+    path: 'spec.env',
+  },
+  {
+    title: 'resource quantity that is not a quantity',
+    manifest: model({ resources: { requests: { cpu: 'lots' } } }),
+    expect: ['spec.resources.requests.cpu', 'should match'],
+    path: 'spec.resources.requests.cpu',
+  },
+  {
+    title: 'rollingUpdate with Recreate',
+    manifest: model({ strategy: { type: 'Recreate', rollingUpdate: { maxSurge: 1 } } }),
+    expect: ['spec.strategy.rollingUpdate may only be set when spec.strategy.type is RollingUpdate'],
+    path: 'spec.strategy.rollingUpdate',
+  },
+  {
+    title: 'rolling update that can never progress',
+    manifest: model({ strategy: { rollingUpdate: { maxSurge: '0%', maxUnavailable: 0 } } }),
+    expect: ['must not both be 0'],
+    path: 'spec.strategy.rollingUpdate.maxUnavailable',
+  },
+  {
+    title: 'maxUnavailable above 100%',
+    manifest: model({ strategy: { rollingUpdate: { maxUnavailable: '150%' } } }),
+    expect: ['spec.strategy.rollingUpdate.maxUnavailable', 'should match'],
+    path: 'spec.strategy.rollingUpdate.maxUnavailable',
+  },
+  {
+    title: 'ExternalName Service',
+    manifest: model({ service: { type: 'ExternalName' } }),
+    expect: ['spec.service.type', 'Unsupported value'],
+    path: 'spec.service.type',
+  },
+  {
+    title: 'PDB with both maxUnavailable and minAvailable',
+    manifest: model({ podDisruptionBudget: { maxUnavailable: 1, minAvailable: 1 } }),
+    expect: ['spec.podDisruptionBudget.maxUnavailable and spec.podDisruptionBudget.minAvailable are mutually exclusive'],
+    path: 'spec.podDisruptionBudget',
+  },
+  {
+    title: 'podLabels overriding the selector',
+    manifest: model({ podLabels: { 'app.kubernetes.io/instance': 'someone-else' } }),
+    expect: ["spec.podLabels must not set the operator's labels"],
+    path: 'spec.podLabels',
+  },
+  {
+    title: 'toleration Exists with a value',
+    manifest: model({ tolerations: [{ key: 'gpu', operator: 'Exists', value: 'yes' }] }),
+    expect: ['spec.tolerations[].value must be empty when operator is Exists'],
+    path: 'spec.tolerations[0].value',
+  },
+  {
+    title: 'tolerationSeconds without NoExecute',
+    manifest: model({ tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 60 }] }),
+    expect: ['spec.tolerations[].tolerationSeconds requires effect NoExecute'],
+    path: 'spec.tolerations[0].tolerationSeconds',
+  },
+  {
+    title: 'metric whose source does not match its type',
+    manifest: model(metric({ type: 'Pods', external: { metric: { name: 'q' }, target: { type: 'Value', value: 1 } } })),
+    expect: ['must set exactly the source field named by type'],
+    path: 'spec.autoscaling.metrics[0]',
+  },
+  {
+    title: 'Resource metric with a Value target',
+    manifest: model(metric({ type: 'Resource', resource: { name: 'memory', target: { type: 'Value', value: '1Gi' } } })),
+    expect: ['spec.autoscaling.metrics[].resource.target.type must be Utilization or AverageValue'],
+    path: 'spec.autoscaling.metrics[0].resource.target.type',
+  },
+  {
+    title: 'Utilization target without averageUtilization',
+    manifest: model(metric({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization' } } })),
+    expect: ['averageUtilization is required when type is Utilization'],
+    path: 'spec.autoscaling.metrics[0].resource.target',
+  },
+  {
+    title: 'ContainerResource metric on another container',
+    manifest: model(
+      metric({
+        type: 'ContainerResource',
+        containerResource: { name: 'cpu', container: 'sidecar', target: { type: 'Utilization', averageUtilization: 50 } },
+      }),
+    ),
+    expect: ['containerResource.container must be inference'],
+    path: 'spec.autoscaling.metrics[0].containerResource.container',
+  },
+  {
+    title: 'privileged is not part of the API',
+    manifest: model({ privileged: true }),
+    expect: ['unknown field "spec.privileged"'],
+    path: null,
+  },
+  {
+    title: 'hostNetwork is not part of the API',
+    manifest: model({ hostNetwork: true }),
+    expect: ['unknown field "spec.hostNetwork"'],
+    path: null,
+  },
+  {
+    title: 'serviceAccountName is not part of the API',
+    manifest: model({ serviceAccountName: 'cluster-admin-sa' }),
+    expect: ['unknown field "spec.serviceAccountName"'],
+    path: null,
+  },
+];

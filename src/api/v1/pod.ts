@@ -1,0 +1,407 @@
+// The pod-shaping parts of AIModel.spec. Deliberately narrower than a PodSpec: nothing here can
+// make a pod privileged, share the host's namespaces, mount host paths or pick a ServiceAccount,
+// so being allowed to write an AIModel never grants more than the restricted Pod Security level.
+import { z } from 'zod';
+import { ENV_VAR_NAME, isQualifiedName, LABEL_VALUE, quantityValue } from './formats.ts';
+import {
+  boundedMap,
+  countOrPercent,
+  dns1123Subdomain,
+  isZeroCountOrPercent,
+  labelValue,
+  preservedObject,
+  qualifiedName,
+  quantity,
+} from './common.ts';
+import { withRules } from './rules.ts';
+
+/** The model container's name; ContainerResource metrics must name it. */
+export const MODEL_CONTAINER_NAME = 'inference';
+/** The environment variable that carries spec.model into the container. */
+export const MODEL_ENV_NAME = 'MODEL';
+/** Where the model volume is mounted. */
+export const MODEL_MOUNT_PATH = '/models';
+
+const KeyRefSchema = z.object({
+  name: dns1123Subdomain('Name of the object in the model\'s namespace.'),
+  key: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[-._a-zA-Z0-9]+$/)
+    .describe('The key within the object whose value becomes the variable.'),
+  optional: z.boolean().optional().describe('Start the container even when the object or key does not exist.'),
+});
+
+const EnvVarSourceSchema = withRules(
+  z
+    .object({
+      configMapKeyRef: KeyRefSchema.describe('Take the value from a key of a ConfigMap.').optional(),
+      secretKeyRef: KeyRefSchema.describe(
+        'Take the value from a key of a Secret. The kubelet reads it; the operator never does.',
+      ).optional(),
+    })
+    .describe('Where the value comes from: exactly one of configMapKeyRef or secretKeyRef.'),
+  [
+    {
+      rule: 'has(self.configMapKeyRef) != has(self.secretKeyRef)',
+      message: 'spec.env[].valueFrom must set exactly one of configMapKeyRef or secretKeyRef',
+      holds: (self) => (self.configMapKeyRef === undefined) !== (self.secretKeyRef === undefined),
+    },
+  ],
+);
+
+const EnvVarSchema = withRules(
+  z
+    .object({
+      name: z.string().min(1).max(128).regex(ENV_VAR_NAME).describe('Variable name; must be unique within spec.env.'),
+      value: z.string().max(4096).optional().describe('Literal value (at most 4096 characters).'),
+      valueFrom: EnvVarSourceSchema.optional(),
+    })
+    .describe('An environment variable for the model container: a literal value or a ConfigMap/Secret key.'),
+  [
+    {
+      rule: '!(has(self.value) && has(self.valueFrom))',
+      message: 'spec.env[].value and spec.env[].valueFrom are mutually exclusive',
+      holds: (self) => !(self.value !== undefined && self.valueFrom !== undefined),
+    },
+  ],
+);
+
+export const EnvSchema = withRules(
+  z
+    .array(EnvVarSchema)
+    .max(128)
+    .refine((env) => new Set(env.map((e) => e.name)).size === env.length, { message: 'env names must be unique' })
+    .meta({
+      description: `Extra environment variables for the model container, after ${MODEL_ENV_NAME} (which comes from spec.model and cannot be set here).`,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    }),
+  [
+    {
+      rule: `self.all(e, e.name != '${MODEL_ENV_NAME}')`,
+      message: `spec.env must not set ${MODEL_ENV_NAME}; it comes from spec.model`,
+      holds: (self) => self.every((e) => e.name !== MODEL_ENV_NAME),
+    },
+  ],
+);
+
+/** Names a container may request; hugepages are left out because they need node-specific sizes. */
+const RESOURCE_NAME = /^(cpu|memory|ephemeral-storage|[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const STANDARD_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+/** Extended resources (GPUs and other device-plugin resources) are whole, non-overcommitted units. */
+export function isExtendedResource(name: string): boolean {
+  return !STANDARD_RESOURCES.has(name);
+}
+
+const resourceName = z
+  .string()
+  .max(253)
+  .regex(RESOURCE_NAME, { message: 'must be cpu, memory, ephemeral-storage or a domain-prefixed name such as nvidia.com/gpu' })
+  .refine((name) => !name.startsWith('kubernetes.io/') && !name.includes('.kubernetes.io/'), {
+    message: 'kubernetes.io resources other than cpu, memory and ephemeral-storage are not container resources',
+  });
+
+const resourceList = (description: string) =>
+  boundedMap(resourceName, quantity('A quantity, e.g. 500m, 16Gi or 1.'), { maxProperties: 16, description });
+
+export const ResourcesSchema = z
+  .object({
+    requests: resourceList(
+      'Minimum resources to schedule the pod, e.g. {cpu: "4", memory: 32Gi, nvidia.com/gpu: 1}. Keys are checked by the operator: cpu, memory, ephemeral-storage, or <domain>/<name>.',
+    ).optional(),
+    limits: resourceList(
+      'Maximum resources. An extended resource such as nvidia.com/gpu given only in requests is copied here, as Kubernetes requires equal requests and limits for it.',
+    ).optional(),
+  })
+  .superRefine((resources, ctx) => {
+    const requests = resources.requests ?? {};
+    const limits = resources.limits ?? {};
+    for (const [name, request] of Object.entries(requests)) {
+      const requested = quantityValue(request);
+      const limit = limits[name];
+      if (isExtendedResource(name) && requested !== undefined && !Number.isInteger(requested)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number`, path: ['requests', name], input: request });
+      }
+      if (limit === undefined) continue;
+      const limited = quantityValue(limit);
+      if (requested === undefined || limited === undefined) continue;
+      if (isExtendedResource(name) ? requested !== limited : requested > limited) {
+        ctx.addIssue({
+          code: 'custom',
+          message: isExtendedResource(name)
+            ? `requests and limits of ${name} must be equal`
+            : `requests.${name} must be less than or equal to limits.${name}`,
+          path: ['requests', name],
+          input: request,
+        });
+      }
+    }
+    for (const [name, limit] of Object.entries(limits)) {
+      const limited = quantityValue(limit);
+      if (isExtendedResource(name) && limited !== undefined && !Number.isInteger(limited)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number`, path: ['limits', name], input: limit });
+      }
+    }
+  })
+  .describe(
+    'Compute resources of the model container. Requesting nvidia.com/gpu also adds a toleration for the nvidia.com/gpu taint (operator setting).',
+  );
+
+const TolerationSchema = withRules(
+  z
+    .object({
+      key: qualifiedName('Taint key to tolerate; empty with operator Exists tolerates every taint.').optional(),
+      operator: z
+        .enum(['Exists', 'Equal'])
+        .default('Equal')
+        .describe('Equal matches key and value; Exists matches any value of the key. Defaults to Equal.'),
+      value: labelValue('Taint value to match; empty when operator is Exists.').optional(),
+      effect: z
+        .enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+        .optional()
+        .describe('Taint effect to match; absent matches all effects.'),
+      tolerationSeconds: z
+        .int()
+        .min(0)
+        .max(31_536_000)
+        .optional()
+        .describe('For NoExecute only: how long the pod stays bound after the taint appears.'),
+    })
+    .describe('A toleration for the model pods.'),
+  [
+    {
+      rule: "self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      message: 'spec.tolerations[].value must be empty when operator is Exists',
+      fieldPath: '.value',
+      holds: (self) => self.operator !== 'Exists' || (self.value ?? '') === '',
+    },
+    {
+      rule: "(has(self.key) && self.key != '') || self.operator == 'Exists'",
+      message: 'spec.tolerations[].operator must be Exists when key is empty',
+      fieldPath: '.operator',
+      holds: (self) => (self.key ?? '') !== '' || self.operator === 'Exists',
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: 'spec.tolerations[].tolerationSeconds requires effect NoExecute',
+      fieldPath: '.tolerationSeconds',
+      holds: (self) => self.tolerationSeconds === undefined || self.effect === 'NoExecute',
+    },
+  ],
+);
+
+export const TolerationsSchema = z
+  .array(TolerationSchema)
+  .max(32)
+  .describe('Tolerations for the model pods, e.g. for dedicated GPU node pools.');
+
+export const NodeSelectorSchema = boundedMap(
+  z.string().refine(isQualifiedName, { message: 'must be a valid label key: [prefix/]name' }),
+  z.string().max(63).regex(LABEL_VALUE).describe('A node label value.'),
+  { maxProperties: 32, description: 'Node labels the model pods must be scheduled on, e.g. {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}.' },
+);
+
+export const AffinitySchema = z
+  .object({
+    nodeAffinity: preservedObject('A core/v1 NodeAffinity, passed to the pods unchanged.').optional(),
+    podAffinity: preservedObject('A core/v1 PodAffinity, passed to the pods unchanged.').optional(),
+    podAntiAffinity: preservedObject(
+      'A core/v1 PodAntiAffinity, passed to the pods unchanged; e.g. spread replicas across nodes.',
+    ).optional(),
+  })
+  .describe('Scheduling affinity of the model pods (core/v1 Affinity). Its content is validated by the API server when the Deployment is applied.');
+
+type ProbeDefaults = {
+  path: string;
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+};
+
+const HTTP_PATH = /^\/[!-~]*$/;
+
+function probe(purpose: string, defaults: ProbeDefaults) {
+  return z.object({
+    enabled: z.boolean().default(true).describe(`Whether the ${purpose} probe runs. Defaults to true.`),
+    path: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(HTTP_PATH)
+      .default(defaults.path)
+      .describe(`HTTP path probed with GET on the container port (named http). Defaults to ${defaults.path}.`),
+    initialDelaySeconds: z
+      .int()
+      .min(0)
+      .max(3600)
+      .default(defaults.initialDelaySeconds)
+      .describe(`Seconds after the container starts before the first probe. Defaults to ${defaults.initialDelaySeconds}.`),
+    periodSeconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(defaults.periodSeconds)
+      .describe(`Seconds between probes. Defaults to ${defaults.periodSeconds}.`),
+    timeoutSeconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(defaults.timeoutSeconds)
+      .describe(`Seconds after which a probe times out. Defaults to ${defaults.timeoutSeconds}.`),
+    failureThreshold: z
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(defaults.failureThreshold)
+      .describe(`Consecutive failures before the probe counts as failed. Defaults to ${defaults.failureThreshold}.`),
+  });
+}
+
+// vLLM-style servers answer /health long before a large model is loaded, and a load can take tens
+// of minutes: the startup probe therefore gets a 30 minute budget (10 s x 180) and holds off the
+// liveness probe until then, so slow loads are never killed mid-way.
+export const STARTUP_PROBE_DEFAULTS: ProbeDefaults = {
+  path: '/health',
+  initialDelaySeconds: 0,
+  periodSeconds: 10,
+  timeoutSeconds: 5,
+  failureThreshold: 180,
+};
+export const READINESS_PROBE_DEFAULTS: ProbeDefaults = {
+  path: '/health',
+  initialDelaySeconds: 0,
+  periodSeconds: 10,
+  timeoutSeconds: 5,
+  failureThreshold: 3,
+};
+export const LIVENESS_PROBE_DEFAULTS: ProbeDefaults = {
+  path: '/health',
+  initialDelaySeconds: 0,
+  periodSeconds: 20,
+  timeoutSeconds: 5,
+  failureThreshold: 3,
+};
+
+export const ProbesSchema = z
+  .object({
+    startup: probe('startup', STARTUP_PROBE_DEFAULTS)
+      .describe(
+        'Holds off readiness and liveness until the model has loaded. The default budget is 30 minutes (period 10 s x failureThreshold 180); raise failureThreshold for bigger models.',
+      )
+      .prefault({}),
+    readiness: probe('readiness', READINESS_PROBE_DEFAULTS)
+      .extend({
+        successThreshold: z
+          .int()
+          .min(1)
+          .max(100)
+          .default(1)
+          .describe('Consecutive successes before the pod receives traffic again. Defaults to 1.'),
+      })
+      .describe(
+        'Decides whether the Service sends requests to a pod. If the server answers /health before the model is loaded, point this at /v1/models.',
+      )
+      .prefault({}),
+    liveness: probe('liveness', LIVENESS_PROBE_DEFAULTS)
+      .describe('Restarts a container that stopped answering. Starts only after the startup probe succeeded.')
+      .prefault({}),
+  })
+  .describe('HTTP probes of the model container, with defaults suited to models that take minutes to load.');
+
+export const StorageSchema = withRules(
+  z
+    .object({
+      emptyDir: z
+        .object({
+          sizeLimit: quantity('Maximum size of the volume, e.g. 100Gi; absent means no limit.').optional(),
+          medium: z
+            .enum(['Memory'])
+            .optional()
+            .describe('Memory puts the volume in RAM (tmpfs, counted against the memory limit); absent uses node disk.'),
+        })
+        .describe('A scratch volume that lives as long as the pod: weights are downloaded again on every restart.')
+        .optional(),
+      existingClaim: z
+        .object({
+          claimName: dns1123Subdomain('Name of a PersistentVolumeClaim in the model\'s namespace.'),
+        })
+        .describe('Mount a PersistentVolumeClaim the user manages, e.g. one pre-loaded with weights.')
+        .optional(),
+      volumeClaim: z
+        .object({
+          size: quantity('Requested storage, e.g. 200Gi.'),
+          storageClassName: dns1123Subdomain(
+            'StorageClass of the claim; absent uses the cluster default. Fixed once the claim exists.',
+          ).optional(),
+          accessModes: z
+            .array(z.enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod']).describe('An access mode.'))
+            .min(1)
+            .max(4)
+            .default(['ReadWriteOnce'])
+            .describe(
+              'Access modes of the claim. Defaults to [ReadWriteOnce], which confines all replicas to one node; use ReadWriteMany to spread them.',
+            ),
+        })
+        .describe('A PersistentVolumeClaim the operator creates (named <name>-models) and deletes with the AIModel.')
+        .optional(),
+    })
+    .describe(
+      `The volume mounted at ${MODEL_MOUNT_PATH} for model weights: exactly one of emptyDir, existingClaim or volumeClaim. Defaults to an emptyDir.`,
+    ),
+  [
+    {
+      rule: '[has(self.emptyDir), has(self.existingClaim), has(self.volumeClaim)].filter(x, x).size() == 1',
+      message: 'spec.storage must set exactly one of emptyDir, existingClaim or volumeClaim',
+      holds: (self) =>
+        [self.emptyDir, self.existingClaim, self.volumeClaim].filter((kind) => kind !== undefined).length === 1,
+    },
+  ],
+);
+
+export const StrategySchema = withRules(
+  z
+    .object({
+      type: z
+        .enum(['RollingUpdate', 'Recreate'])
+        .default('RollingUpdate')
+        .describe('RollingUpdate replaces pods gradually; Recreate stops all old pods first. Defaults to RollingUpdate.'),
+      rollingUpdate: withRules(
+        z
+          .object({
+            maxSurge: countOrPercent(
+              'Pods created above the desired count during a rollout. Defaults to 0, so a rollout never needs a spare GPU.',
+              { percentAtMost100: false },
+            ).default(0),
+            maxUnavailable: countOrPercent(
+              'Pods that may be unavailable during a rollout. Defaults to 1.',
+              { percentAtMost100: true },
+            ).default(1),
+          })
+          .describe('Rolling update parameters; only with type RollingUpdate. Absent means maxSurge 0, maxUnavailable 1.'),
+        [
+          {
+            rule: "!(string(self.maxSurge) in ['0', '0%'] && string(self.maxUnavailable) in ['0', '0%'])",
+            message: 'spec.strategy.rollingUpdate.maxSurge and spec.strategy.rollingUpdate.maxUnavailable must not both be 0',
+            fieldPath: '.maxUnavailable',
+            holds: (self) => !(isZeroCountOrPercent(self.maxSurge) && isZeroCountOrPercent(self.maxUnavailable)),
+          },
+        ],
+      ).optional(),
+    })
+    .describe(
+      'How pods are replaced when the spec changes. The default (RollingUpdate, maxSurge 0, maxUnavailable 1) avoids the deadlock of a surge pod waiting for a GPU the old pod holds.',
+    ),
+  [
+    {
+      rule: "self.type == 'RollingUpdate' || !has(self.rollingUpdate)",
+      message: 'spec.strategy.rollingUpdate may only be set when spec.strategy.type is RollingUpdate',
+      fieldPath: '.rollingUpdate',
+      holds: (self) => self.type === 'RollingUpdate' || self.rollingUpdate === undefined,
+    },
+  ],
+);

@@ -1,0 +1,58 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { desiredChildren } from '../../desired/children.ts';
+import { DEFAULT_OPERATOR_DEFAULTS } from '../../desired/defaults.ts';
+import { type AIModel, parseAIModel } from './aimodel.ts';
+
+const samplesDir = join(import.meta.dirname, '..', '..', '..', 'config', 'samples');
+const files = (await readdir(samplesDir)).filter((file) => file.endsWith('.yaml')).sort();
+
+async function sample(file: string): Promise<AIModel> {
+  const manifest = load(await readFile(join(samplesDir, file), 'utf8')) as { metadata: object };
+  // Namespace and uid are what the API server adds on create.
+  const result = parseAIModel({ ...manifest, metadata: { ...manifest.metadata, namespace: 'default', uid: 'sample-uid' } });
+  if (!result.ok) throw new Error(`${file}: ${JSON.stringify(result.problems)}`);
+  return result.model;
+}
+
+describe('config/samples', () => {
+  it('has the four documented samples', () => {
+    expect(files).toEqual([
+      'aimodel-autoscaled-custom-metrics.yaml',
+      'aimodel-gpu-pvc.yaml',
+      'aimodel-seed.yaml',
+      'aimodel-suspended.yaml',
+    ]);
+  });
+
+  it.each(files)('%s parses and yields children', async (file) => {
+    const model = await sample(file);
+    expect(() => desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS)).not.toThrow();
+  });
+
+  it('the seed sample is exactly the seed', async () => {
+    const model = await sample('aimodel-seed.yaml');
+    expect(model.metadata.name).toBe('gpt-4o-agent');
+    expect(model.spec).toMatchObject({ model: 'gpt-4o-agent', replicas: 5, autoscaling: { minReplicas: 2, maxReplicas: 20 } });
+    expect(Object.keys(desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS)).sort()).toEqual(['deployment', 'hpa', 'pdb', 'service']);
+  });
+
+  it('the GPU sample gets a claim for its weights and a GPU toleration', async () => {
+    const children = desiredChildren(await sample('aimodel-gpu-pvc.yaml'), DEFAULT_OPERATOR_DEFAULTS);
+    expect(children.pvc?.metadata.name).toBe('llama-3-8b-models');
+    expect(children.deployment.spec.template.spec?.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
+  });
+
+  it('the custom-metrics sample scales on its metrics only', async () => {
+    const children = desiredChildren(await sample('aimodel-autoscaled-custom-metrics.yaml'), DEFAULT_OPERATOR_DEFAULTS);
+    expect(children.hpa?.spec.metrics?.map((m) => m.type)).toEqual(['Pods', 'External']);
+  });
+
+  it('the suspended sample has no pods, HPA or PDB', async () => {
+    const children = desiredChildren(await sample('aimodel-suspended.yaml'), DEFAULT_OPERATOR_DEFAULTS);
+    expect(children.deployment.spec.replicas).toBe(0);
+    expect(Object.keys(children).sort()).toEqual(['deployment', 'service']);
+  });
+});

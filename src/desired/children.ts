@@ -1,0 +1,159 @@
+// The desired state of a model's children as server-side-apply intents: pure functions of the
+// AIModel and the operator defaults, with only the fields the operator has an opinion on.
+import type {
+  V1Deployment,
+  V1PersistentVolumeClaim,
+  V1PodDisruptionBudget,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+  V2MetricSpec,
+  V2MetricTarget,
+} from '@kubernetes/client-node';
+import type { AIModel } from '../api/v1/aimodel.ts';
+import type { MetricSpec, MetricTarget } from '../api/v1/autoscaling.ts';
+import type { OperatorDefaults } from './defaults.ts';
+import { desiredDeployment, PORT_NAME } from './deployment.ts';
+import { childMetadata, type Intent, quantityString } from './metadata.ts';
+import { childName, selectorLabels } from './names.ts';
+
+export type DesiredChildren = {
+  deployment: Intent<V1Deployment>;
+  service: Intent<V1Service>;
+  /** Absent when autoscaling is off or the model is suspended: the reconciler deletes any HPA. */
+  hpa?: Intent<V2HorizontalPodAutoscaler>;
+  /** Absent when disabled or suspended. */
+  pdb?: Intent<V1PodDisruptionBudget>;
+  /** Present only for spec.storage.volumeClaim. */
+  pvc?: Intent<V1PersistentVolumeClaim>;
+};
+
+export function desiredChildren(model: AIModel, defaults: OperatorDefaults): DesiredChildren {
+  const children: DesiredChildren = {
+    deployment: desiredDeployment(model, defaults),
+    service: desiredService(model),
+  };
+  const hpa = desiredHorizontalPodAutoscaler(model);
+  if (hpa !== undefined) children.hpa = hpa;
+  const pdb = desiredPodDisruptionBudget(model);
+  if (pdb !== undefined) children.pdb = pdb;
+  const pvc = desiredPersistentVolumeClaim(model);
+  if (pvc !== undefined) children.pvc = pvc;
+  return children;
+}
+
+export function desiredService(model: AIModel): Intent<V1Service> {
+  const { service, port } = model.spec;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMetadata(model, 'Service', service.annotations),
+    spec: {
+      type: service.type,
+      selector: selectorLabels(model),
+      ports: [{ name: PORT_NAME, port: service.port ?? port, targetPort: PORT_NAME, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** Used when neither targetCPUUtilizationPercentage nor metrics is set; the HPA default too. */
+export const DEFAULT_CPU_UTILIZATION = 80;
+
+export function desiredHorizontalPodAutoscaler(model: AIModel): Intent<V2HorizontalPodAutoscaler> | undefined {
+  const { autoscaling, suspend } = model.spec;
+  if (autoscaling === undefined || suspend) return undefined;
+  const userMetrics = (autoscaling.metrics ?? []).map(metricSpec);
+  const cpuTarget =
+    autoscaling.targetCPUUtilizationPercentage ?? (userMetrics.length === 0 ? DEFAULT_CPU_UTILIZATION : undefined);
+  const cpuMetrics: V2MetricSpec[] =
+    cpuTarget === undefined
+      ? []
+      : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpuTarget } } }];
+  const hpa: Intent<V2HorizontalPodAutoscaler> = {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: childMetadata(model, 'HorizontalPodAutoscaler'),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: childName(model, 'Deployment') },
+      minReplicas: autoscaling.minReplicas,
+      maxReplicas: autoscaling.maxReplicas,
+      metrics: [...cpuMetrics, ...userMetrics],
+    },
+  };
+  if (autoscaling.behavior !== undefined && Object.keys(autoscaling.behavior).length > 0) {
+    hpa.spec.behavior = structuredClone(autoscaling.behavior);
+  }
+  return hpa;
+}
+
+function metricTarget(target: MetricTarget): V2MetricTarget {
+  const result: V2MetricTarget = { type: target.type };
+  if (target.averageUtilization !== undefined) result.averageUtilization = target.averageUtilization;
+  if (target.averageValue !== undefined) result.averageValue = quantityString(target.averageValue);
+  if (target.value !== undefined) result.value = quantityString(target.value);
+  return result;
+}
+
+function metricSpec(metric: MetricSpec): V2MetricSpec {
+  const result: V2MetricSpec = { type: metric.type };
+  if (metric.resource !== undefined) {
+    result.resource = { name: metric.resource.name, target: metricTarget(metric.resource.target) };
+  }
+  if (metric.containerResource !== undefined) {
+    const { name, container, target } = metric.containerResource;
+    result.containerResource = { name, container, target: metricTarget(target) };
+  }
+  if (metric.pods !== undefined) {
+    result.pods = { metric: structuredClone(metric.pods.metric), target: metricTarget(metric.pods.target) };
+  }
+  if (metric.object !== undefined) {
+    result.object = {
+      describedObject: structuredClone(metric.object.describedObject),
+      metric: structuredClone(metric.object.metric),
+      target: metricTarget(metric.object.target),
+    };
+  }
+  if (metric.external !== undefined) {
+    result.external = { metric: structuredClone(metric.external.metric), target: metricTarget(metric.external.target) };
+  }
+  return result;
+}
+
+/**
+ * The PDB defaults to maxUnavailable 1: a drain proceeds one model pod at a time, yet a single
+ * replica can still be evicted, so it never wedges a node drain. Unhealthy pods (still loading,
+ * crash-looping) may always be evicted: holding a node for a pod that serves nothing helps no one.
+ */
+export function desiredPodDisruptionBudget(model: AIModel): Intent<V1PodDisruptionBudget> | undefined {
+  const { podDisruptionBudget: budget, suspend } = model.spec;
+  if (!budget.enabled || suspend) return undefined;
+  const limit =
+    budget.minAvailable !== undefined
+      ? { minAvailable: budget.minAvailable }
+      : { maxUnavailable: budget.maxUnavailable ?? 1 };
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: childMetadata(model, 'PodDisruptionBudget'),
+    spec: {
+      selector: { matchLabels: selectorLabels(model) },
+      ...limit,
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  };
+}
+
+export function desiredPersistentVolumeClaim(model: AIModel): Intent<V1PersistentVolumeClaim> | undefined {
+  const claim = model.spec.storage.volumeClaim;
+  if (claim === undefined) return undefined;
+  const pvc: Intent<V1PersistentVolumeClaim> = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: childMetadata(model, 'PersistentVolumeClaim'),
+    spec: {
+      accessModes: [...claim.accessModes],
+      resources: { requests: { storage: quantityString(claim.size) } },
+    },
+  };
+  if (claim.storageClassName !== undefined) pvc.spec.storageClassName = claim.storageClassName;
+  return pvc;
+}

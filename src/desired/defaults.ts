@@ -1,0 +1,38 @@
+/**
+ * Operator-wide settings that shape every model's children. The AIModel spec cannot override
+ * them: they are the platform's security and scheduling policy, not the model owner's choice.
+ */
+export type OperatorDefaults = {
+  /** Image for models without spec.image. */
+  defaultImage: string;
+  /**
+   * Numeric user and group the model pods run as. The image's own USER is unknown: with
+   * runAsNonRoot alone, an image that runs as root (or names its user instead of numbering it)
+   * fails to start. Leave undefined on platforms that assign ids themselves (OpenShift's
+   * restricted SCC rejects ids outside the namespace's range).
+   */
+  runAsUser?: number;
+  runAsGroup?: number;
+  /**
+   * Group that owns the model volume, so the non-root server can write downloaded weights. Set
+   * with fsGroupChangePolicy OnRootMismatch, so large volumes are not re-chowned on every start.
+   */
+  fsGroup?: number;
+  /** Mount the root filesystem read-only, with a writable emptyDir at /tmp. */
+  readOnlyRootFilesystem: boolean;
+  /**
+   * Tolerate the nvidia.com/gpu:NoSchedule taint when the model requests nvidia.com/gpu. GPU node
+   * pools are commonly tainted this way (GKE, AKS, EKS setups with the NVIDIA operator) so that
+   * only GPU workloads land on them; a GPU model without the toleration would stay Pending.
+   */
+  gpuToleration: boolean;
+};
+
+export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
+  defaultImage: 'openai/chatgpt-local:latest',
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  readOnlyRootFilesystem: true,
+  gpuToleration: true,
+};

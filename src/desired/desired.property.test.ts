@@ -1,0 +1,207 @@
+import type { V1PodSpec } from '@kubernetes/client-node';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AIModel } from '../api/v1/aimodel.ts';
+import { arbitraryAIModel } from '../api/v1/arbitrary.ts';
+import { isDns1035Label, isLabelValue, isQualifiedName } from '../api/v1/formats.ts';
+import { desiredChildren, type DesiredChildren } from './children.ts';
+import { DEFAULT_OPERATOR_DEFAULTS, type OperatorDefaults } from './defaults.ts';
+import { selectorFor, selectorLabels } from './names.ts';
+
+const operatorDefaults: fc.Arbitrary<OperatorDefaults> = fc.record({
+  defaultImage: fc.constantFrom('openai/chatgpt-local:latest', 'registry.local/chatgpt-local:2'),
+  runAsUser: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+  runAsGroup: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+  fsGroup: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
+  readOnlyRootFilesystem: fc.boolean(),
+  gpuToleration: fc.boolean(),
+});
+
+const all = (c: DesiredChildren) => Object.values(c).filter((child) => child !== undefined);
+const autoscaled = (model: AIModel) => model.spec.autoscaling !== undefined && !model.spec.suspend;
+
+function property(predicate: (model: AIModel, children: DesiredChildren, defaults: OperatorDefaults) => void) {
+  fc.assert(
+    fc.property(arbitraryAIModel(), operatorDefaults, (model, defaults) => {
+      predicate(model, desiredChildren(model, defaults), defaults);
+    }),
+    { numRuns: 300 },
+  );
+}
+
+const ALLOWED_VOLUME_SOURCES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+
+/** Fields the restricted Pod Security Standard forbids or requires, as listed in its documentation. */
+function restrictedViolations(pod: V1PodSpec): string[] {
+  const violations: string[] = [];
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) violations.push('host namespaces');
+  if (pod.securityContext?.runAsNonRoot !== true) violations.push('pod runAsNonRoot');
+  if (pod.securityContext?.runAsUser === 0) violations.push('pod runAsUser 0');
+  if (!['RuntimeDefault', 'Localhost'].includes(pod.securityContext?.seccompProfile?.type ?? '')) violations.push('seccomp');
+  for (const volume of pod.volumes ?? []) {
+    const sources = Object.keys(volume).filter((key) => key !== 'name');
+    if (sources.length !== 1 || !ALLOWED_VOLUME_SOURCES.has(sources[0]!)) violations.push(`volume ${volume.name}`);
+  }
+  for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    const context = container.securityContext;
+    if (context?.allowPrivilegeEscalation !== false) violations.push(`${container.name} allowPrivilegeEscalation`);
+    if (context?.privileged) violations.push(`${container.name} privileged`);
+    if (context?.runAsUser === 0) violations.push(`${container.name} runAsUser 0`);
+    if (context?.runAsNonRoot === false) violations.push(`${container.name} runAsNonRoot`);
+    if (!context?.capabilities?.drop?.includes('ALL')) violations.push(`${container.name} drop ALL`);
+    if ((context?.capabilities?.add ?? []).some((cap) => cap !== 'NET_BIND_SERVICE')) violations.push(`${container.name} add`);
+    if ((container.ports ?? []).some((port) => (port.hostPort ?? 0) !== 0)) violations.push(`${container.name} hostPort`);
+    for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
+      if (probe?.httpGet?.host) violations.push(`${container.name} probe host`);
+    }
+  }
+  return violations;
+}
+
+/** Paths to `undefined` values and to empty objects other than volume sources like `emptyDir: {}`. */
+function noise(value: unknown, path = ''): string[] {
+  if (value === undefined) return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => noise(item, `${path}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  const entries = Object.entries(value);
+  if (entries.length === 0 && !/\.(emptyDir|status)$/.test(path)) return [path];
+  return entries.flatMap(([key, item]) => noise(item, `${path}.${key}`));
+}
+
+describe('desiredChildren (properties)', () => {
+  it('makes the model the controlling owner of every child, in its namespace', () => {
+    property((model, children) => {
+      for (const child of all(children)) {
+        expect(child.metadata.namespace).toBe(model.metadata.namespace);
+        expect(child.metadata.ownerReferences).toEqual([
+          {
+            apiVersion: 'ai.openai.com/v1',
+            kind: 'AIModel',
+            name: model.metadata.name,
+            uid: model.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ]);
+      }
+    });
+  });
+
+  it('names every child with a DNS-1035 label of at most 63 characters, distinct per kind', () => {
+    property((_, children) => {
+      for (const child of all(children)) expect(isDns1035Label(child.metadata.name), child.metadata.name).toBe(true);
+      const kindsAndNames = all(children).map((child) => `${child.kind}/${child.metadata.name}`);
+      expect(new Set(kindsAndNames).size).toBe(kindsAndNames.length);
+    });
+  });
+
+  it('uses only valid label keys and values, on children and pods', () => {
+    property((_, children) => {
+      const labelSets = [
+        ...all(children).map((child) => child.metadata.labels),
+        children.deployment.spec.template.metadata?.labels ?? {},
+        children.deployment.spec.selector.matchLabels ?? {},
+        children.service.spec.selector ?? {},
+      ];
+      for (const labels of labelSets) {
+        for (const [key, value] of Object.entries(labels)) {
+          expect(isQualifiedName(key), key).toBe(true);
+          expect(isLabelValue(value), `${key}=${value}`).toBe(true);
+        }
+      }
+    });
+  });
+
+  it('selects the pods with the stable selector, which the pod labels contain', () => {
+    property((model, children) => {
+      const selector = selectorLabels(model);
+      const podLabels = children.deployment.spec.template.metadata?.labels ?? {};
+      expect(children.deployment.spec.selector).toEqual({ matchLabels: selector });
+      expect(children.service.spec.selector).toEqual(selector);
+      if (children.pdb) expect(children.pdb.spec.selector).toEqual({ matchLabels: selector });
+      expect(podLabels).toMatchObject(selector);
+      expect(selectorFor(model).split(',').sort()).toEqual(Object.entries(selector).map(([k, v]) => `${k}=${v}`).sort());
+    });
+  });
+
+  it('sets Deployment replicas exactly when no unsuspended HPA owns them', () => {
+    property((model, children) => {
+      expect('replicas' in children.deployment.spec).toBe(!autoscaled(model));
+      expect(children.hpa !== undefined).toBe(autoscaled(model));
+      if (model.spec.suspend) expect(children.deployment.spec.replicas).toBe(0);
+    });
+  });
+
+  it('gives the HPA valid bounds and a target of the model Deployment', () => {
+    property((model, children) => {
+      if (!children.hpa) return;
+      const { minReplicas, maxReplicas, scaleTargetRef, metrics } = children.hpa.spec;
+      expect(minReplicas).toBeGreaterThanOrEqual(1);
+      expect(minReplicas).toBeLessThanOrEqual(maxReplicas);
+      expect(scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: children.deployment.metadata.name });
+      expect(metrics?.length).toBeGreaterThan(0);
+      expect(maxReplicas).toBe(model.spec.autoscaling!.maxReplicas);
+    });
+  });
+
+  it('creates a PVC only for volumeClaim storage, and mounts it', () => {
+    property((model, children) => {
+      expect(children.pvc !== undefined).toBe(model.spec.storage.volumeClaim !== undefined);
+      const claims = (children.deployment.spec.template.spec!.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
+      if (children.pvc) expect(claims).toEqual([children.pvc.metadata.name]);
+    });
+  });
+
+  it('creates no PDB while suspended or disabled', () => {
+    property((model, children) => {
+      expect(children.pdb !== undefined).toBe(model.spec.podDisruptionBudget.enabled && !model.spec.suspend);
+    });
+  });
+
+  it('produces pods that satisfy the restricted Pod Security Standard', () => {
+    property((_, children) => {
+      const pod = children.deployment.spec.template.spec!;
+      expect(restrictedViolations(pod)).toEqual([]);
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.serviceAccountName).toBeUndefined();
+    });
+  });
+
+  it('passes MODEL from spec.model first, and mounts the model volume at /models', () => {
+    property((model, children) => {
+      const container = children.deployment.spec.template.spec!.containers[0]!;
+      expect(container.env?.[0]).toEqual({ name: 'MODEL', value: model.spec.model });
+      expect(container.env?.filter((e) => e.name === 'MODEL')).toHaveLength(1);
+      expect(container.volumeMounts).toContainEqual({ name: 'models', mountPath: '/models' });
+      expect(container.ports).toEqual([{ name: 'http', containerPort: model.spec.port, protocol: 'TCP' }]);
+    });
+  });
+
+  it('states only opinions: no undefined values, no empty objects, plain JSON', () => {
+    property((_, children) => {
+      expect(noise(children)).toEqual([]);
+      expect(JSON.parse(JSON.stringify(children))).toEqual(children);
+    });
+  });
+
+  it('is deterministic and leaves the model untouched', () => {
+    fc.assert(
+      fc.property(arbitraryAIModel(), operatorDefaults, (model, defaults) => {
+        const before = structuredClone(model);
+        const first = desiredChildren(model, defaults);
+        expect(model).toEqual(before);
+        expect(desiredChildren(structuredClone(model), { ...defaults })).toEqual(first);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('never throws for a valid model', () => {
+    fc.assert(
+      fc.property(arbitraryAIModel(), (model) => {
+        desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
