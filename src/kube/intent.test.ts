@@ -32,8 +32,10 @@ describe('satisfies', () => {
     expect(satisfies({ cpu: '1' }, { cpu: '500m' })).toBe(false);
   });
 
-  it('treats empty lists and maps as absent', () => {
+  it('treats empty lists and maps, and zero values as absent', () => {
     expect(satisfies({ tolerations: [], labels: {} }, {})).toBe(true);
+    expect(satisfies({ probe: { initialDelaySeconds: 0, hostNetwork: false, path: '' } }, { probe: {} })).toBe(true);
+    expect(satisfies({ probe: { initialDelaySeconds: 0 } }, { probe: { initialDelaySeconds: 5 } })).toBe(false);
   });
 
   it('compares lists element by element with equal length', () => {

@@ -56,8 +56,8 @@ function isEmpty(value: unknown): boolean {
 
 /**
  * True when every field set in `intent` has an equal value in `live`. Quantities compare by value
- * (the API server canonicalises "0.5" to "500m"), and empty lists or maps equal absent ones
- * (the API server drops them). Lists must have the same length, compared element by element.
+ * (the API server canonicalises "0.5" to "500m"), and empty lists or maps, zeros, false and
+ * empty strings equal absent ones (the API server drops them). Lists must have the same length, compared element by element.
  */
 export function satisfies(intent: unknown, live: unknown): boolean {
   if (isEmpty(intent)) return isEmpty(live) || intent === live || (typeof intent === 'object' && typeof live === 'object');
@@ -69,6 +69,8 @@ export function satisfies(intent: unknown, live: unknown): boolean {
     return Object.entries(intent as Record<string, unknown>).every(([k, v]) => satisfies(v, (live as Record<string, unknown>)[k]));
   }
   if (intent === live) return true;
+  // Go's omitempty drops zero values: the server never returns initialDelaySeconds: 0.
+  if (live === undefined && (intent === 0 || intent === false || intent === '')) return true;
   if (typeof intent === 'string' && typeof live === 'string') {
     const a = quantityValue(intent);
     const b = quantityValue(live);

@@ -28,8 +28,8 @@ export interface FakeNode {
 
 /** Four nodes: two CPU-only, two with 8 GPUs each, labelled and tainted like a GPU node pool. */
 export const defaultNodes: FakeNode[] = [
-  { name: 'kwok-cpu-0', cpu: '32', memory: '128Gi' },
-  { name: 'kwok-cpu-1', cpu: '32', memory: '128Gi' },
+  { name: 'kwok-cpu-0', cpu: '512', memory: '2Ti' },
+  { name: 'kwok-cpu-1', cpu: '512', memory: '2Ti' },
   { name: 'kwok-gpu-0', cpu: '64', memory: '512Gi', gpus: 8 },
   { name: 'kwok-gpu-1', cpu: '64', memory: '512Gi', gpus: 8 },
 ];
@@ -100,7 +100,8 @@ function kubeconfigYaml(server: string, pki: { ca: string; cert: string; key: st
 }
 
 function fakeNode(node: FakeNode): KubeObject & Record<string, unknown> {
-  const capacity: Record<string, string> = { cpu: node.cpu, memory: node.memory, pods: '110' };
+  // Fake nodes cost nothing per pod: room for the benchmarks' thousands of models.
+  const capacity: Record<string, string> = { cpu: node.cpu, memory: node.memory, pods: '5000' };
   const labels: Record<string, string> = {
     'kubernetes.io/arch': 'amd64',
     'kubernetes.io/os': 'linux',

@@ -1,6 +1,7 @@
 // Waiting on the cluster by watching, not sleeping: a condition is checked on the current state
 // and then on every change the API server reports, until it holds or the deadline passes.
 import type { KubeClient } from '../../src/kube/client.ts';
+import { ApiError } from '../../src/kube/errors.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 
@@ -26,7 +27,15 @@ export async function waitForList<T extends KubeObject>(
   const key = (o: T) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   try {
     for (;;) {
-      const list = await client.list<T>(type, { ...options, signal: controller.signal });
+      let list;
+      try {
+        list = await client.list<T>(type, { ...options, signal: controller.signal });
+      } catch (err) {
+        // The API server sheds load (429) right after a CRD changes: wait as it asks.
+        if (!(err instanceof ApiError && err.status === 429)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs ?? 1000));
+        continue;
+      }
       byKey.clear();
       for (const item of list.items) byKey.set(key(item), item);
       if (predicate([...byKey.values()])) return [...byKey.values()];

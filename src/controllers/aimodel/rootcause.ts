@@ -1,7 +1,5 @@
 // Why are a model's pods not ready? Reads pod status the way a person would with
 // `kubectl describe pod`, and names the most telling cause: the one users act on first.
-import type { V1Pod } from '@kubernetes/client-node';
-
 export interface RootCause {
   /** A CamelCase reason for conditions and metrics: a bounded set, never free text. */
   reason: RootCauseReason;
@@ -35,7 +33,31 @@ const precedence: RootCauseReason[] = [
   'ProbeFailing',
 ];
 
-type PodJson = Omit<V1Pod, 'metadata'> & { metadata?: { name?: string; deletionTimestamp?: unknown } };
+interface ContainerStateJson {
+  waiting?: { reason?: string; message?: string };
+  running?: object;
+  terminated?: { exitCode: number; reason?: string };
+}
+
+interface ContainerStatusJson {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: ContainerStateJson;
+  lastState?: ContainerStateJson;
+}
+
+/** The parts of a Pod, as the API server sends it, that tell what is wrong with it. */
+export interface PodJson {
+  metadata?: { name?: string; deletionTimestamp?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: ContainerStatusJson[];
+    initContainerStatuses?: ContainerStatusJson[];
+  };
+}
 
 function schedulingCause(message: string): RootCauseReason {
   if (/Insufficient nvidia\.com\/gpu|Insufficient [a-z0-9.-]+\/gpu/i.test(message)) return 'InsufficientGPU';

@@ -1,8 +1,8 @@
 // The status an AIModel should report, as a pure function of what the cluster shows: the
 // Deployment's rollout, the HPA's decision and the pods' troubles. Conditions follow the
 // metav1.Condition conventions: a condition's lastTransitionTime changes only when its status does.
-import type { V1Pod } from '@kubernetes/client-node';
 import { rootCause } from './rootcause.ts';
+import type { PodJson } from './rootcause.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 export type ConditionType = 'Ready' | 'Available' | 'Progressing' | 'Degraded' | 'AutoscalingActive';
@@ -69,7 +69,7 @@ export interface StatusInputs {
   childError?: { reason: string; message: string };
   deployment?: DeploymentView;
   hpa?: HpaView;
-  pods: readonly Omit<V1Pod, 'metadata'>[];
+  pods: readonly PodJson[];
   previous?: ModelStatus;
   now: string;
 }

@@ -1,0 +1,169 @@
+// Wires the AIModel controller: informers for the models and the children the operator owns
+// (selected by its managed-by label, so it caches nothing else), the mapping from child events
+// to their model, and the reconciler.
+import { GROUP, KIND, PLURAL, VERSION } from '../../api/v1/aimodel.ts';
+import type { OperatorDefaults } from '../../desired/defaults.ts';
+import { listWatcher } from '../../kube/adapters.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import {
+  Deployments,
+  HorizontalPodAutoscalers,
+  PersistentVolumeClaims,
+  PodDisruptionBudgets,
+  Pods,
+  registerResource,
+  Services,
+} from '../../kube/resources.ts';
+import type { ResourceType } from '../../kube/resources.ts';
+import { MultiNamespaceCache } from '../../runtime/cache.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import { Controller, enqueueControllerOwner } from '../../runtime/controller.ts';
+import type { ControllerMetrics, Request } from '../../runtime/controller.ts';
+import { byControllerUID, dropManagedFields, Informer } from '../../runtime/informer.ts';
+import type { IndexFunc, KubeObject } from '../../runtime/informer.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { Manager } from '../../runtime/manager.ts';
+import type { WorkQueueMetricsProvider } from '../../runtime/workqueue.ts';
+import type { AIModelMetrics } from './metrics.ts';
+import { AIModelReconciler, podsByModelIndex } from './reconciler.ts';
+import type { ModelCaches } from './reconciler.ts';
+
+export const AIModels = registerResource({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND, plural: PLURAL, namespaced: true });
+export const controllerName = 'aimodel';
+export const managedByLabel = 'app.kubernetes.io/managed-by';
+export const managedByValue = 'aimodel-operator';
+const instanceLabel = 'app.kubernetes.io/instance';
+
+export interface AIModelControllerOptions {
+  client: KubeClient;
+  manager: Manager;
+  /** Namespaces to watch; empty for all. */
+  namespaces: readonly string[];
+  defaults: OperatorDefaults;
+  workers: number;
+  resyncPeriodMs: number;
+  events: EventRecorder;
+  metrics: { controller: ControllerMetrics; workqueue: WorkQueueMetricsProvider; models: AIModelMetrics };
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface AIModelController {
+  controller: Controller;
+  reconciler: AIModelReconciler;
+  caches: ModelCaches;
+  informers: Informer<KubeObject>[];
+}
+
+/** Pods are indexed by the model that runs them, read from the instance label the operator sets. */
+const podModelIndex: IndexFunc<KubeObject> = (pod) => {
+  const model = pod.metadata.labels?.[instanceLabel];
+  return model ? [`${pod.metadata.namespace}/${model}`] : [];
+};
+
+// Pods are the largest objects in the cache and the operator reads only their status and labels.
+function slimPod(pod: KubeObject & { spec?: unknown; status?: Record<string, unknown> }): KubeObject {
+  const { metadata, status } = pod;
+  return {
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace,
+      uid: metadata.uid,
+      resourceVersion: metadata.resourceVersion,
+      labels: metadata.labels,
+      ownerReferences: metadata.ownerReferences,
+      ...(metadata as { deletionTimestamp?: string }).deletionTimestamp ? { deletionTimestamp: (metadata as { deletionTimestamp?: string }).deletionTimestamp } : {},
+    },
+    status: status && {
+      phase: status.phase,
+      conditions: status.conditions,
+      containerStatuses: status.containerStatuses,
+      initContainerStatuses: status.initContainerStatuses,
+    },
+  } as KubeObject;
+}
+
+export function setupAIModelController(options: AIModelControllerOptions): AIModelController {
+  const { client, manager, logger, clock } = options;
+  const namespaces = options.namespaces.length > 0 ? options.namespaces : [''];
+  const informers: Informer<KubeObject>[] = [];
+
+  function cache<T extends KubeObject>(
+    type: ResourceType,
+    config: { labelSelector?: string; indexers?: Record<string, IndexFunc<T>>; transform?: (obj: T) => T } = {},
+  ): { reader: MultiNamespaceCache<T>; informers: Informer<T>[] } {
+    const byNamespace = new Map<string, Informer<T>>();
+    for (const namespace of namespaces) {
+      const informer = new Informer<T>({
+        name: namespace ? `${type.plural}/${namespace}` : type.plural,
+        listWatcher: listWatcher<T & { apiVersion?: string }>(client, type, {
+          ...(namespace ? { namespace } : {}),
+          ...(config.labelSelector ? { labelSelector: config.labelSelector } : {}),
+        }) as never,
+        clock,
+        logger,
+        ...(config.indexers ? { indexers: config.indexers } : {}),
+        ...(config.transform ? { transform: config.transform } : {}),
+      });
+      byNamespace.set(namespace, informer);
+      informers.push(informer as unknown as Informer<KubeObject>);
+      manager.add(informer, { name: `informer ${informer.name}`, needLeaderElection: false });
+    }
+    return { reader: new MultiNamespaceCache(type.plural, byNamespace), informers: [...byNamespace.values()] };
+  }
+
+  const owned = { labelSelector: `${managedByLabel}=${managedByValue}`, indexers: { controller: byControllerUID } };
+  const models = cache<KubeObject>(AIModels);
+  const deployments = cache<KubeObject>(Deployments, owned);
+  const services = cache<KubeObject>(Services, owned);
+  const hpas = cache<KubeObject>(HorizontalPodAutoscalers, owned);
+  const pdbs = cache<KubeObject>(PodDisruptionBudgets, owned);
+  const pvcs = cache<KubeObject>(PersistentVolumeClaims, owned);
+  const pods = cache<KubeObject>(Pods, {
+    labelSelector: `${managedByLabel}=${managedByValue}`,
+    indexers: { [podsByModelIndex]: podModelIndex },
+    transform: (pod) => slimPod(dropManagedFields(pod)),
+  });
+
+  const caches = {
+    models: models.reader,
+    deployments: deployments.reader,
+    services: services.reader,
+    hpas: hpas.reader,
+    pdbs: pdbs.reader,
+    pvcs: pvcs.reader,
+    pods: pods.reader,
+  } as ModelCaches;
+
+  const reconciler = new AIModelReconciler({
+    client,
+    caches,
+    defaults: options.defaults,
+    events: options.events,
+    metrics: options.metrics.models,
+    clock,
+  });
+  const controller = new Controller({
+    name: controllerName,
+    reconciler,
+    workers: options.workers,
+    clock,
+    logger,
+    metrics: options.metrics.controller,
+    workqueueMetrics: options.metrics.workqueue,
+    resyncPeriodMs: options.resyncPeriodMs,
+  });
+
+  for (const informer of models.informers) controller.watchPrimary(informer);
+  const toOwner = enqueueControllerOwner({ group: GROUP, kind: KIND });
+  for (const group of [deployments, services, hpas, pdbs, pvcs]) for (const informer of group.informers) controller.watch(informer, toOwner);
+  const podToModel = (pod: KubeObject): Request[] => {
+    const model = pod.metadata.labels?.[instanceLabel];
+    return model ? [{ namespace: pod.metadata.namespace ?? '', name: model }] : [];
+  };
+  for (const informer of pods.informers) controller.watch(informer, podToModel);
+
+  manager.add(controller, { name: `controller ${controllerName}`, needLeaderElection: true });
+  return { controller, reconciler, caches, informers };
+}

@@ -1,0 +1,43 @@
+// Runs the operator in this test process against the shared cluster, watching only the test's
+// namespaces, so tests can count its API requests and force resyncs.
+import { afterAll } from 'vitest';
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/config.ts';
+import { startOperator } from '../../src/main.ts';
+import type { RunningOperator } from '../../src/main.ts';
+import type { RequestRecord } from '../../src/kube/client.ts';
+import type { TestCluster } from './cluster.ts';
+
+export interface TestOperator extends RunningOperator {
+  requests: RequestRecord[];
+  writes(): RequestRecord[];
+  /** Sum of controller_runtime_reconcile_total over all results. */
+  reconciles(): Promise<number>;
+}
+
+export async function startTestOperator(cluster: TestCluster, namespaces: string[], flags: string[] = []): Promise<TestOperator> {
+  const config = parseConfig(
+    [
+      `--namespaces=${namespaces.join(',')}`,
+      '--leader-elect=false',
+      '--metrics-bind-address=127.0.0.1:0',
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--kube-api-qps=0',
+      ...flags,
+    ],
+    {},
+  );
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
+  const operator = await startOperator(config, cluster.kubeConfig, log);
+  const requests: RequestRecord[] = [];
+  operator.client.addObserver((r) => requests.push(r));
+  afterAll(() => operator.stop());
+  return Object.assign(operator, {
+    requests,
+    writes: () => requests.filter((r) => r.write),
+    async reconciles() {
+      const metric = await operator.metrics.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
+      return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+    },
+  });
+}
