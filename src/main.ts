@@ -21,7 +21,15 @@ import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
 import { LeaderElectionLostError, Manager, serverRunnable } from './runtime/manager.ts';
 import { createMetrics, startMetricsServer } from './runtime/metrics.ts';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// src/main.ts runs from the checkout, dist/src/main.js from the image: find the package either way.
+function packageVersion(): string {
+  for (const candidate of ['../package.json', '../../package.json']) {
+    const url = new URL(candidate, import.meta.url);
+    if (existsSync(url)) return (JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version: string }).version;
+  }
+  return 'unknown';
+}
+const version = packageVersion();
 const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 function hasAnyKubeconfig(config: OperatorConfig): boolean {
