@@ -1,7 +1,7 @@
 // The operator end to end against the real control plane: what a user sees after kubectl apply.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
-import { Deployments, HorizontalPodAutoscalers, PodDisruptionBudgets, Pods, ReplicaSets, Services } from '../../src/kube/resources.ts';
+import { CoreEvents, Deployments, HorizontalPodAutoscalers, PodDisruptionBudgets, Pods, ReplicaSets, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
@@ -100,6 +100,12 @@ describe('keeping children in shape', () => {
     expect(edit.code).toBe(0);
     const d = await waitForObject<Obj>(cluster.client, Deployments, ns, deploymentName, (o) => o?.spec.template.spec.containers[0].image === 'example.com/llm:2');
     expect(d).toBeDefined();
+    // The Warning names who changed it: kubectl set image writes as field manager kubectl-set.
+    const events = await waitForList<Obj & { reason?: string; message?: string }>(cluster.client, CoreEvents, (l) => l.some((e) => e.reason === 'ConflictingWriter'), {
+      namespace: ns,
+      fieldSelector: `involvedObject.name=${name}`,
+    });
+    expect(events.find((e) => e.reason === 'ConflictingWriter')?.message).toContain('"kubectl-set"');
   });
 
   it('recreates a deleted Service', async () => {

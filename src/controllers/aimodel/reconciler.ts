@@ -9,7 +9,7 @@ import type { OperatorDefaults } from '../../desired/defaults.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { ApiError, isNotFound } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { intentHash, upToDate, withIntentHash } from '../../kube/intent.ts';
+import { intentHash, intentHashAnnotation, upToDate, withIntentHash } from '../../kube/intent.ts';
 import {
   Deployments,
   HorizontalPodAutoscalers,
@@ -22,6 +22,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../runtime/controller.ts';
 import type { CacheReader } from '../../runtime/cache.ts';
+import { DriftBackoff, otherManagers } from './drift.ts';
 import type { AIModelMetrics } from './metrics.ts';
 import { computeStatus } from './status.ts';
 import type { ModelStatus } from './status.ts';
@@ -88,9 +89,11 @@ export function appliedReplicas(obj: { metadata: { managedFields?: unknown[] } }
 
 export class AIModelReconciler implements Reconciler {
   private readonly options: AIModelReconcilerOptions;
+  private readonly drift: DriftBackoff;
 
   constructor(options: AIModelReconcilerOptions) {
     this.options = options;
+    this.drift = new DriftBackoff(options.clock);
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
@@ -116,14 +119,19 @@ export class AIModelReconciler implements Reconciler {
 
     const children = desiredChildren(parsed.model, this.options.defaults);
     let childError: { reason: string; message: string } | undefined = await this.checkStorage(parsed.model, ctx);
-    if (!childError) childError = await this.applyChildren(model, parsed.model, children as unknown as Record<string, Child | undefined>, ctx);
+    let requeueAfterMs: number | undefined;
+    if (!childError) {
+      const outcome = await this.applyChildren(model, parsed.model, children as unknown as Record<string, Child | undefined>, ctx);
+      childError = outcome.refused;
+      requeueAfterMs = outcome.requeueAfterMs;
+    }
 
     const status = this.status(model, parsed.model, children, { childError });
     await this.writeStatus(model, status, ctx);
     const autoscaling = parsed.model.spec.autoscaling;
     metrics.observe(req.namespace, req.name, status, autoscaling ? { minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas } : undefined);
     metrics.outcome(status.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Unknown');
-    return {};
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }
 
   /** An existing claim is the user's: report a missing one instead of creating pods that cannot start. */
@@ -141,8 +149,9 @@ export class AIModelReconciler implements Reconciler {
     typed: AIModel,
     children: Record<string, Child | undefined>,
     ctx: ReconcileContext,
-  ): Promise<{ reason: string; message: string } | undefined> {
+  ): Promise<{ refused?: { reason: string; message: string }; requeueAfterMs?: number }> {
     const { client, caches, events } = this.options;
+    let requeueAfterMs: number | undefined;
     const namespace = model.metadata.namespace!;
     const wanted = new Map<string, Child>();
     for (const child of Object.values(children)) if (child) wanted.set(child.kind!, child);
@@ -174,6 +183,16 @@ export class AIModelReconciler implements Reconciler {
       let stamped = withIntentHash(intent);
       const current = cache.get(namespace, intent.metadata.name);
       if (upToDate(stamped, current)) continue;
+      const childKey = `${kind.name}/${namespace}/${intent.metadata.name}`;
+      if (current && sameIntent(stamped, current)) {
+        // The intent did not change, the object did: another writer changed fields we own.
+        const waitMs = this.drift.admit(childKey);
+        if (waitMs > 0) {
+          requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, waitMs);
+          continue;
+        }
+        await this.reportDrift(model, kind, intent.metadata.name, childKey, ctx);
+      }
       try {
         if (kind.name === 'Deployment' && stamped.spec?.replicas === undefined) {
           if (current) await this.handReplicasToHpa(typed, current, ctx);
@@ -198,7 +217,18 @@ export class AIModelReconciler implements Reconciler {
       events.record(model, 'Normal', verb, `${verb} ${kind.name} ${intent.metadata.name}`);
       ctx.log.info({ kind: kind.name, child: intent.metadata.name, verb }, 'applied child');
     }
-    return refused;
+    return { ...(refused ? { refused } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+  }
+
+  /** Names the other writer in a Warning Event before the operator restores its fields. */
+  private async reportDrift(model: ModelObject, kind: ChildKind, name: string, childKey: string, ctx: ReconcileContext): Promise<void> {
+    const live = await this.options.client.find<Child>(kind.type, model.metadata.namespace, name, ctx.signal);
+    const others = otherManagers(live?.metadata.managedFields, [fieldManager, handoverFieldManager]);
+    const who = others.length > 0 ? `field manager ${others.map((m) => `"${m}"`).join(', ')}` : 'another writer';
+    const n = this.drift.corrections(childKey);
+    const message = `${kind.name} ${name}: fields owned by ${fieldManager} were changed by ${who}; restoring them (correction ${n}; repeated changes are corrected at most every ${Math.min(300, 2 ** (n - 1))} s)`;
+    this.options.events.record(model, 'Warning', 'ConflictingWriter', message);
+    ctx.log.warn({ kind: kind.name, child: name, managers: others, corrections: n }, 'another writer changed fields the operator owns');
   }
 
   /**
@@ -270,6 +300,11 @@ export class AIModelReconciler implements Reconciler {
       ctx.log.info({ phase: status.phase, ready: after.status, reason: after.reason }, 'status changed');
     }
   }
+}
+
+/** True when the live object carries the hash of this very intent: it was applied unchanged. */
+function sameIntent(stamped: Child, live: Child): boolean {
+  return live.metadata.annotations?.[intentHashAnnotation] === stamped.metadata.annotations?.[intentHashAnnotation];
 }
 
 function clampToBounds(model: AIModel, replicas: number): number {
