@@ -402,7 +402,10 @@ export async function runKubectl(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(join(binDir, 'kubectl'), [`--kubeconfig=${kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      const code = err ? (err as { code?: number | string }).code : 0;
+      // A spawn failure (ENOENT) has a string code and nothing on stderr: say what failed.
+      const spawnError = typeof code === 'string' ? `cannot run ${join(binDir, 'kubectl')}: ${err!.message}` : '';
+      resolve({ code: typeof code === 'number' ? code : 1, stdout: String(stdout), stderr: String(stderr) || spawnError });
     });
     if (input !== undefined) child.stdin?.end(input);
   });

@@ -2,8 +2,8 @@
 // CRD and a sample AIModel, so a newcomer sees the operator work with one command.
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../runtime/logger.ts';
-import { binDir, exportLine, kubeconfigPath, up } from './background.ts';
-import { runKubectl } from './cluster.ts';
+import { exportLine, kubeconfigPath, up } from './background.ts';
+import { ensureComponents, runKubectl } from './cluster.ts';
 
 const crdDir = fileURLToPath(new URL('../../crds/', import.meta.url));
 const sample = fileURLToPath(new URL('../../config/samples/aimodel-seed.yaml', import.meta.url));
@@ -11,6 +11,7 @@ const sample = fileURLToPath(new URL('../../config/samples/aimodel-seed.yaml', i
 export async function startLocalDevelopmentCluster(log: Logger): Promise<string> {
   log.info({}, 'no kubeconfig found: starting the local development cluster (npm run cluster:down removes it)');
   await up();
+  const binDir = await ensureComponents((m) => log.debug({}, m));
   for (const args of [
     ['apply', '--server-side', '--force-conflicts', '-f', crdDir],
     ['wait', '--for=condition=Established', '--timeout=60s', 'crd/aimodels.ai.openai.com'],
