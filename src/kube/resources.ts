@@ -27,6 +27,8 @@ export const ReplicaSets = resource('apps/v1', 'ReplicaSet', 'replicasets');
 export const HorizontalPodAutoscalers = resource('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers');
 export const PodDisruptionBudgets = resource('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets');
 export const Leases = resource('coordination.k8s.io/v1', 'Lease', 'leases');
+export const PriorityClasses = resource('scheduling.k8s.io/v1', 'PriorityClass', 'priorityclasses', false);
+export const RuntimeClasses = resource('node.k8s.io/v1', 'RuntimeClass', 'runtimeclasses', false);
 export const CustomResourceDefinitions = resource(
   'apiextensions.k8s.io/v1',
   'CustomResourceDefinition',
@@ -47,7 +49,7 @@ export function registerResource(type: ResourceType): ResourceType {
 
 for (const type of [
   Namespaces, Nodes, Pods, Services, ServiceAccounts, Secrets, ConfigMaps, PersistentVolumeClaims, CoreEvents, Events,
-  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, Leases, CustomResourceDefinitions,
+  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, Leases, PriorityClasses, RuntimeClasses, CustomResourceDefinitions,
   ClusterRoles, ClusterRoleBindings, Roles, RoleBindings,
 ]) {
   registerResource(type);

@@ -11,17 +11,33 @@ import { arbitraryAIModelInput } from '../../src/api/v1/arbitrary.ts';
 import { invalidExamples } from '../../src/api/v1/invalid-examples.ts';
 import { desiredChildren } from '../../src/desired/children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from '../../src/desired/defaults.ts';
+import { ApiError } from '../../src/kube/errors.ts';
 import { type TestCluster, useTestCluster } from '../support/cluster.ts';
 
 /** Generated models per dry-run batch; each batch is one kubectl call. */
 const GENERATED = 200;
+/** Generated models whose children are dry-run, in batches of GENERATED. */
+const GENERATED_CHILDREN = 1000;
+const restricted = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' };
 
 let cluster: TestCluster;
 let namespace: string;
 
 beforeAll(async () => {
   cluster = await useTestCluster();
-  namespace = await cluster.newNamespace();
+  // Restricted Pod Security is enforced on pods and warned about on workload templates.
+  namespace = await cluster.newNamespace(restricted);
+  // Pod admission checks that a named PriorityClass and RuntimeClass exist; generated models use these.
+  const classes = [
+    { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high-priority' }, value: 1000 },
+    { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'inference.critical' }, value: 2000 },
+    { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'nvidia' }, handler: 'nvidia' },
+  ];
+  for (const obj of classes) {
+    await cluster.client.create(obj as never).catch((err: unknown) => {
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+    });
+  }
 });
 
 /** A manifest as a user would send it: in the test namespace, without server-owned metadata. */
@@ -66,14 +82,27 @@ describe('AIModel admission', () => {
     });
   });
 
-  it('accepts the children derived from generated models', async () => {
-    const models = fc.sample(arbitraryAIModelInput(), GENERATED).map((input) => {
-      const parsed = parseAIModel({ ...input, metadata: { ...input.metadata, namespace } });
-      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-      return parsed.model;
-    });
-    const children = models.flatMap((model) => Object.values(desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS)));
-    const result = await dryRunCreate(children);
-    expect(result.code, result.stderr).toBe(0);
+  it('accepts the children derived from 1,000 generated models, and their pods under restricted Pod Security', async () => {
+    for (let batch = 0; batch < GENERATED_CHILDREN / GENERATED; batch++) {
+      const models = fc.sample(arbitraryAIModelInput(), GENERATED).map((input, i) => {
+        const name = `${input.metadata.name.slice(0, 40)}-${batch}-${i}`;
+        const parsed = parseAIModel({ ...input, metadata: { ...input.metadata, name, namespace } });
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+        return parsed.model;
+      });
+      const children = models.map((model) => desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS));
+      const result = await dryRunCreate(children.flatMap((c) => Object.values(c)));
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain('would violate PodSecurity');
+      // The pods the Deployments would create, admitted where restricted is enforced.
+      const pods = children.map(({ deployment }) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: deployment.metadata.name, namespace, labels: deployment.spec?.template.metadata?.labels },
+        spec: deployment.spec?.template.spec,
+      }));
+      const admitted = await dryRunCreate(pods);
+      expect(admitted.code, admitted.stderr).toBe(0);
+    }
   });
 });

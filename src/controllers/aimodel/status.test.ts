@@ -118,6 +118,21 @@ describe('computeStatus', () => {
     expect(cond(s, 'Ready')?.message).toBe('spec.autoscaling.minReplicas: must be at most maxReplicas');
   });
 
+  it('says why pods cannot be created when admission refuses them', () => {
+    const d = rolledOut(1);
+    Object.assign(d.status, {
+      replicas: 0,
+      readyReplicas: 0,
+      availableReplicas: 0,
+      updatedReplicas: 0,
+      conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "m-1" is forbidden: no PriorityClass with name gold was found' }],
+    });
+    const s = computeStatus(inputs({ specReplicas: 1, deployment: d }));
+    expect(s.phase).toBe('Degraded');
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PodCreateFailed' });
+    expect(cond(s, 'Ready')?.message).toContain('no PriorityClass with name gold');
+  });
+
   it('reports a child the API server refused', () => {
     const s = computeStatus(inputs({ deployment: rolledOut(2), childError: { reason: 'StorageClaimNotFound', message: 'PersistentVolumeClaim weights not found' } }));
     expect(s.phase).toBe('Degraded');

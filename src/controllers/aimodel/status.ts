@@ -127,8 +127,12 @@ export function computeStatus(input: StatusInputs): ModelStatus {
 
   // Degraded: something a person must look at.
   let degraded = condition('Degraded', 'False', 'AsExpected', 'no problem found');
+  const replicaFailure = deploymentCondition('ReplicaFailure');
   if (input.childError) degraded = condition('Degraded', 'True', input.childError.reason, input.childError.message);
-  else if (cause && !fullyReady) degraded = condition('Degraded', 'True', cause.reason, cause.message);
+  else if (replicaFailure?.status === 'True' && !fullyReady) {
+    // No pod exists to read a cause from: admission refused it (quota, a missing PriorityClass...).
+    degraded = condition('Degraded', 'True', 'PodCreateFailed', `pods cannot be created: ${replicaFailure.message ?? replicaFailure.reason ?? 'unknown reason'}`);
+  } else if (cause && !fullyReady) degraded = condition('Degraded', 'True', cause.reason, cause.message);
   else if (deadlineExceeded) degraded = condition('Degraded', 'True', 'ProgressDeadlineExceeded', deploymentCondition('Progressing')?.message ?? 'the rollout made no progress');
 
   const available = input.suspended
