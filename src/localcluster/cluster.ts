@@ -378,6 +378,13 @@ export class LocalCluster {
     await writeFile(this.registryFile, JSON.stringify({ owner: process.pid, pids, stateDir: this.stateDir, keep: this.options.keepState ?? false }));
   }
 
+  /** Process ids of the running components. */
+  pids(): Record<string, number> {
+    const pids: Record<string, number> = {};
+    for (const [name, proc] of this.components) if (proc.pid !== undefined && proc.running) pids[name] = proc.pid;
+    return pids;
+  }
+
   /** The pinned kubectl against this cluster. */
   async kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return runKubectl(this.binDir, this.kubeconfigPath, args, input);
