@@ -38,14 +38,4 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(err: unknown): err is ApiError {
-  return err instanceof ApiError;
-}
-
-export const isNotFound = (err: unknown): boolean => isApiError(err) && err.status === 404;
-export const isConflict = (err: unknown): boolean => isApiError(err) && err.status === 409;
-export const isAlreadyExists = (err: unknown): boolean => isApiError(err) && err.status === 409 && err.reason === 'AlreadyExists';
-export const isGone = (err: unknown): boolean => isApiError(err) && err.status === 410;
-export const isInvalid = (err: unknown): boolean => isApiError(err) && err.status === 422;
-export const isForbidden = (err: unknown): boolean => isApiError(err) && err.status === 403;
-export const isTooManyRequests = (err: unknown): boolean => isApiError(err) && err.status === 429;
+export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;

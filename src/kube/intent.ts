@@ -7,6 +7,7 @@
 //  - every field of the intent has the same value on the live object, so nobody changed a field
 //    the operator owns (drift). Fields the API server defaults or others own are ignored.
 import { createHash } from 'node:crypto';
+import { quantityValue } from './quantity.ts';
 
 export const intentHashAnnotation = 'ai.openai.com/applied-intent';
 
@@ -25,24 +26,6 @@ function canonical(value: unknown): unknown {
 /** A short, stable hash of an apply intent (key order does not matter). */
 export function intentHash(intent: unknown): string {
   return createHash('sha256').update(JSON.stringify(canonical(intent))).digest('base64url').slice(0, 22);
-}
-
-const quantityPattern = /^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i|[mkMGTPEnu])?$/;
-const suffixes: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** The numeric value of a Kubernetes quantity ("500m", "1Gi", "1e3"), or undefined. */
-export function quantityValue(text: string): number | undefined {
-  const match = quantityPattern.exec(text);
-  if (!match) return undefined;
-  const number = Number(match[1]);
-  if (!Number.isFinite(number)) return undefined;
-  const suffix = match[2] ?? '';
-  if (/^[eE]/.test(suffix)) return number * 10 ** Number(suffix.slice(1));
-  const factor = suffixes[suffix];
-  return factor === undefined ? undefined : number * factor;
 }
 
 function isEmpty(value: unknown): boolean {
