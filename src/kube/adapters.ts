@@ -18,7 +18,11 @@ export function listWatcher<T extends KubeObject>(client: KubeClient, type: Reso
   return {
     async list({ limit, continue: token, signal }) {
       const page = await client.list<T>(type, { ...selection, limit, continue: token, signal });
-      return { items: page.items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
+      // The API server leaves apiVersion and kind off the items of a list (watch events carry
+      // them). Stamp them, so a cached object looks the same however it arrived: change
+      // detection compares the intent's apiVersion and kind with the cached object's.
+      const items = page.items.map((item) => ({ ...item, apiVersion: type.apiVersion, kind: type.kind }));
+      return { items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
     },
     async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, onEvent) {
       await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, (event) => {

@@ -207,5 +207,12 @@ describe('idle cost', () => {
     }
     expect(idle.writes().slice(writesBefore).map((w) => `${w.method} ${w.path.replace(/[^/]*$/, "")}`)).toEqual([]);
     expect(await versions()).toEqual(before);
+
+    // A restarted operator fills its caches from lists, not watch events, and must agree too.
+    await idle.stop();
+    const restarted = await startTestOperator(cluster, [idleNs], ['--workers=8']);
+    await expect.poll(() => restarted.reconciles(), { timeout: 60_000 }).toBeGreaterThanOrEqual(100);
+    expect(restarted.writes().map((w) => `${w.method} ${w.path}`)).toEqual([]);
+    expect(await versions()).toEqual(before);
   });
 });
