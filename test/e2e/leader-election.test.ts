@@ -69,7 +69,8 @@ describe('leader election', () => {
     // renewal it saw, and at most one retry period later (15 s + 2 s by default).
     const gapMs = micro(taken.spec.acquireTime) - micro(before.renewTime);
     expect(gapMs).toBeGreaterThanOrEqual(15_000 - 2_000);
-    expect(gapMs).toBeLessThanOrEqual(17_000 + 1_000);
+    // Both times are written by processes sharing two loaded cores: allow 3 s of scheduling delay.
+    expect(gapMs).toBeLessThanOrEqual(17_000 + 3_000);
     expect(taken.spec.leaseTransitions).toBe((before.leaseTransitions ?? 0) + 1);
     await expect.poll(() => follower.sample(leaderSeries), { timeout: 10_000 }).toBe(1);
 
@@ -104,7 +105,7 @@ describe('leader election', () => {
     expect(released).toHaveLength(1);
     // Released, not expired: the follower acquires at its next retry (2 s), not after 15 s.
     const gapMs = micro(taken.spec.acquireTime) - micro(released[0]!.spec.renewTime);
-    expect(gapMs).toBeLessThanOrEqual(3_000);
+    expect(gapMs).toBeLessThanOrEqual(3_000 + 2_000);
     await expect.poll(() => follower.sample(leaderSeries), { timeout: 10_000 }).toBe(1);
     follower.child.kill('SIGTERM');
     expect((await follower.exited).code).toBe(0);

@@ -19,6 +19,18 @@ export interface TestCluster {
 }
 
 let shared: Promise<TestCluster> | undefined;
+const namespaces: string[] = [];
+const clients: KubeClient[] = [];
+
+// Registered when a test file imports this module (during collection): hooks registered later,
+// from inside a beforeAll, would be dropped by vitest and the namespaces would leak.
+afterAll(async () => {
+  if (!shared) return;
+  const { client } = await shared;
+  await Promise.all(namespaces.splice(0).map((ns) => client.delete(Namespaces, undefined, ns).catch(() => false)));
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  shared = undefined;
+});
 
 export function useTestCluster(): Promise<TestCluster> {
   shared ??= connect();
@@ -30,18 +42,12 @@ async function connect(): Promise<TestCluster> {
   const binDir = inject('binDir');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
-  const clients: KubeClient[] = [];
   const newClient = async (options: ClientOptions = {}) => {
     const c = await KubeClient.fromKubeConfig(kubeConfig, { userAgent: 'aimodel-tests', ...options });
     clients.push(c);
     return c;
   };
   const client = await newClient();
-  const namespaces: string[] = [];
-  afterAll(async () => {
-    await Promise.all(namespaces.map((ns) => client.delete(Namespaces, undefined, ns).catch(() => false)));
-    await Promise.all(clients.map((c) => c.close()));
-  });
   return {
     kubeconfigPath,
     binDir,

@@ -15,6 +15,12 @@ export interface TestOperator extends RunningOperator {
   reconciles(): Promise<number>;
 }
 
+const started: RunningOperator[] = [];
+// Registered at import, during collection (see cluster.ts): stops every operator this file started.
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((operator) => operator.stop().catch(() => {})));
+});
+
 export async function startTestOperator(cluster: TestCluster, namespaces: string[], flags: string[] = []): Promise<TestOperator> {
   const config = parseConfig(
     [
@@ -31,7 +37,7 @@ export async function startTestOperator(cluster: TestCluster, namespaces: string
   const operator = await startOperator(config, cluster.kubeConfig, log);
   const requests: RequestRecord[] = [];
   operator.client.addObserver((r) => requests.push(r));
-  afterAll(() => operator.stop());
+  started.push(operator);
   return Object.assign(operator, {
     requests,
     writes: () => requests.filter((r) => r.write),
