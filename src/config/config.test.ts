@@ -66,6 +66,11 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--leader-elect-retry-period=10s'], {})).toThrow(/retry-period must be shorter/);
   });
 
+  it('takes a lease name with dots and rejects one with capitals', () => {
+    expect(parseConfig(['--leader-elect-id=aimodel.example.com'], {}).leaderElectId).toBe('aimodel.example.com');
+    expect(() => parseConfig(['--leader-elect-id=Leader'], {})).toThrow(/DNS-1123 subdomain/);
+  });
+
   it('rejects invalid namespace names', () => {
     expect(() => parseConfig(['--namespaces=Team_A'], {})).toThrow(/namespace names/);
   });

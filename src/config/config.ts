@@ -32,6 +32,7 @@ const bool = z
   .transform((s) => /^(true|1|yes)$/i.test(s));
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 interface OptionSpec {
   flag: string;
@@ -69,7 +70,7 @@ export const options = {
   workers: option('workers', z.coerce.number().int().min(1).max(256), 'Concurrent reconciles (MaxConcurrentReconciles), 1..256.', '4'),
   leaderElect: option('leader-elect', bool, 'Elect a leader through a coordination.k8s.io Lease; only the leader reconciles.', 'true', true),
   leaderElectNamespace: option('leader-elect-namespace', z.string().regex(dns1123, { message: 'expected a namespace name' }), 'Namespace of the leader Lease (default: the pod namespace, else "default").'),
-  leaderElectId: option('leader-elect-id', z.string().regex(dns1123, { message: 'expected a DNS-1123 name' }), 'Name of the leader Lease.', 'aimodel-operator-leader'),
+  leaderElectId: option('leader-elect-id', z.string().max(253).regex(dns1123Subdomain, { message: 'expected a DNS-1123 subdomain such as aimodel-operator-leader or aimodel.example.com' }), 'Name of the leader Lease.', 'aimodel-operator-leader'),
   leaseDuration: option('leader-elect-lease-duration', duration(1000), 'How long a Lease is valid without renewal.', '15s'),
   renewDeadline: option('leader-elect-renew-deadline', duration(500), 'How long the leader retries renewing before it stops leading.', '10s'),
   retryPeriod: option('leader-elect-retry-period', duration(100), 'Interval between Lease acquire and renew attempts.', '2s'),

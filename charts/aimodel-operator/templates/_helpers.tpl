@@ -98,3 +98,14 @@ Secrets, no update verb on children (server-side apply is `patch`), no aimodels/
 {{- -1 }}
 {{- end }}
 {{- end }}
+
+{{/* Milliseconds of a duration in the form the operator's flags accept (500ms, 1.5s, 1h30m), as a float. */}}
+{{- define "aimodel-operator.durationMillis" -}}
+{{- $total := 0.0 }}
+{{- range regexFindAll `[0-9]+(\.[0-9]+)?(ms|s|m|h)` (toString .) -1 }}
+{{- $unit := regexFind `(ms|s|m|h)$` . }}
+{{- $factor := get (dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0) $unit }}
+{{- $total = addf $total (mulf (trimSuffix $unit . | float64) $factor) }}
+{{- end }}
+{{- $total }}
+{{- end }}
