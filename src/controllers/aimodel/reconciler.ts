@@ -152,6 +152,8 @@ export class AIModelReconciler implements Reconciler {
   ): Promise<{ refused?: { reason: string; message: string }; requeueAfterMs?: number }> {
     const { client, caches, events } = this.options;
     let requeueAfterMs: number | undefined;
+    const created: string[] = [];
+    const updated: string[] = [];
     const namespace = model.metadata.namespace!;
     const wanted = new Map<string, Child>();
     for (const child of Object.values(children)) if (child) wanted.set(child.kind!, child);
@@ -214,9 +216,12 @@ export class AIModelReconciler implements Reconciler {
         throw err;
       }
       const verb = current ? 'Updated' : 'Created';
-      events.record(model, 'Normal', verb, `${verb} ${kind.name} ${intent.metadata.name}`);
+      (verb === 'Created' ? created : updated).push(`${kind.name} ${intent.metadata.name}`);
       ctx.log.info({ kind: kind.name, child: intent.metadata.name, verb }, 'applied child');
     }
+    // One Event per verb and reconcile: a new model's children cost one write, not one each.
+    if (created.length > 0) events.record(model, 'Normal', 'Created', `Created ${created.join(', ')}`);
+    if (updated.length > 0) events.record(model, 'Normal', 'Updated', `Updated ${updated.join(', ')}`);
     return { ...(refused ? { refused } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
   }
 
