@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests are pure and fast; integration and end-to-end tests share one
-// real control plane started by the global setup (or the one `npm run cluster:up` started).
+// Three projects: unit tests are pure and fast; integration and end-to-end tests share one
+// real control plane started by the global setup (or the one `npm run cluster:up` started);
+// the resilience suite (`npm run test:resilience`, not part of `npm test`) starts a control
+// plane of its own per file, because it restarts, throttles and compacts it.
 export default defineConfig({
   test: {
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts', './test/support/resilience/reporter.ts'],
     projects: [
       {
         test: {
@@ -23,6 +25,20 @@ export default defineConfig({
           hookTimeout: 600_000,
           // Files run in parallel against one cluster; each works in namespaces of its own.
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'resilience',
+          include: ['test/resilience/**/*.test.ts'],
+          environment: 'node',
+          // One file at a time: each runs its own control plane and the operator as a process,
+          // and the figures (time to recover, writes per minute) mean little on a starved CPU.
+          maxWorkers: 1,
+          fileParallelism: false,
+          // The soak runs for 10 minutes with RESILIENCE_SOAK=1.
+          testTimeout: 1_200_000,
+          hookTimeout: 600_000,
         },
       },
     ],
