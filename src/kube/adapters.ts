@@ -24,8 +24,8 @@ export function listWatcher<T extends KubeObject>(client: KubeClient, type: Reso
       const items = page.items.map((item) => ({ ...item, apiVersion: type.apiVersion, kind: type.kind }));
       return { items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
     },
-    async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, onEvent) {
-      await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal }, (event) => {
+    async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, onOpen }, onEvent) {
+      await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, ...(onOpen ? { onOpen } : {}) }, (event) => {
         if (event.type === 'ERROR') onEvent({ type: 'ERROR', status: event.object } as RuntimeWatchEvent<T>);
         else onEvent(event as RuntimeWatchEvent<T>);
       });

@@ -33,6 +33,8 @@ export interface ClientOptions {
   qps?: number;
   burst?: number;
   observers?: RequestObserver[];
+  /** How often a request refused with 429 is retried after Retry-After (client-go: 10). */
+  maxThrottleRetries?: number;
 }
 
 export interface ListOptions {
@@ -53,6 +55,8 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
   signal?: AbortSignal;
+  /** Called once the server has accepted the watch, before any event arrives. */
+  onOpen?: () => void;
 }
 
 export interface ApplyOptions {
@@ -112,6 +116,7 @@ export class KubeClient {
   private readonly userAgent: string;
   private readonly bucket: TokenBucket | undefined;
   private readonly observers: RequestObserver[];
+  private readonly maxThrottleRetries: number;
 
   private constructor(
     server: URL,
@@ -126,6 +131,7 @@ export class KubeClient {
     this.userAgent = options.userAgent ?? 'aimodel-operator';
     this.bucket = options.qps && options.qps > 0 ? new TokenBucket(options.qps, Math.max(1, options.burst ?? options.qps)) : undefined;
     this.observers = options.observers ?? [];
+    this.maxThrottleRetries = options.maxThrottleRetries ?? 10;
   }
 
   static async fromKubeConfig(kc: KubeConfig, options: ClientOptions = {}): Promise<KubeClient> {
@@ -186,7 +192,31 @@ export class KubeClient {
     for (const observer of this.observers) observer(record);
   }
 
+  /**
+   * Sends a request; a 429 (the API server shedding load, whose request was not processed) is
+   * retried here after the Retry-After the server asked for, up to maxThrottleRetries times,
+   * as client-go does, so throttling neither fails reconciles nor drops Events.
+   */
   private async send(spec: RequestSpec, stream = false): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.sendOnce(spec, stream);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 429) || attempt >= this.maxThrottleRetries || spec.signal?.aborted) throw err;
+        const waitMs = Math.min(err.retryAfterMs ?? 1000, 30_000);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          spec.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          }, { once: true });
+        });
+        if (spec.signal?.aborted) throw err;
+      }
+    }
+  }
+
+  private async sendOnce(spec: RequestSpec, stream: boolean): Promise<Dispatcher.ResponseData> {
     if (this.bucket) await this.bucket.take();
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -302,6 +332,7 @@ export class KubeClient {
       },
       true,
     );
+    options.onOpen?.();
     let buffered = '';
     response.body.setEncoding('utf8');
     try {

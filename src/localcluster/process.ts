@@ -71,7 +71,9 @@ export class ComponentProcess {
     clearTimeout(timer);
   }
 
+  /** SIGKILL, as a fault a test injects: an intended stop, not an unexpected exit. */
   kill(): Promise<number | null> {
+    this.stopping = true;
     this.child?.kill('SIGKILL');
     return this.exited;
   }

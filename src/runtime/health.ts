@@ -54,11 +54,18 @@ export class HealthProbes {
   }
 }
 
-/** Readiness check 'informers-synced': fails naming the caches that have not synced yet. */
-export function informersSynced(informers: ReadonlyArray<{ name: string; hasSynced(): boolean }>): HealthCheck {
+/**
+ * Readiness check 'informers-synced': fails naming the caches that have not synced yet, or whose
+ * list/watch is failing (the API server is gone or refusing): their contents are going stale.
+ */
+export function informersSynced(
+  informers: ReadonlyArray<{ name: string; hasSynced(): boolean; failingForMs?(): number | undefined }>,
+): HealthCheck {
   return () => {
     const pending = informers.filter((i) => !i.hasSynced()).map((i) => i.name);
     if (pending.length > 0) throw new Error(`caches not synced: ${pending.join(', ')}`);
+    const failing = informers.filter((i) => i.failingForMs?.() !== undefined).map((i) => `${i.name} (${i.failingForMs!()} ms)`);
+    if (failing.length > 0) throw new Error(`caches cannot reach the API server: ${failing.join(', ')}`);
   };
 }
 

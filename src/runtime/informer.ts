@@ -22,7 +22,14 @@ export interface ListWatcher<T> {
   list(opts: { limit?: number; continue?: string; signal: AbortSignal }): Promise<ListResult<T>>;
   /** Resolves when the server closes the stream; rejects on transport/HTTP error (`.status`). */
   watch(
-    opts: { resourceVersion: string; allowWatchBookmarks: boolean; timeoutSeconds: number; signal: AbortSignal },
+    opts: {
+      resourceVersion: string;
+      allowWatchBookmarks: boolean;
+      timeoutSeconds: number;
+      signal: AbortSignal;
+      /** Called once the server has accepted the watch (HTTP 200), before any event. */
+      onOpen?: () => void;
+    },
     onEvent: (e: WatchEvent<T>) => void,
   ): Promise<void>;
 }
@@ -143,6 +150,7 @@ export class Informer<T extends KubeObject> {
   #running: Promise<void> | undefined;
   #failures = 0;
   #lastFailureAt = 0;
+  #failingSince: number | undefined;
 
   constructor(opts: InformerOptions<T>) {
     this.name = opts.name;
@@ -223,6 +231,14 @@ export class Informer<T extends KubeObject> {
     });
   }
 
+  /**
+   * Milliseconds since list/watch started failing (the API server is unreachable, refusing or
+   * throttling), or undefined while it works. The cache is stale while this is set.
+   */
+  failingForMs(): number | undefined {
+    return this.#failingSince === undefined ? undefined : this.#clock.now() - this.#failingSince;
+  }
+
   /** Milliseconds since the last list, watch event, bookmark or stream open; undefined before any. */
   lastActivityAgeMs(): number | undefined {
     return this.#lastActivity === undefined ? undefined : this.#clock.now() - this.#lastActivity;
@@ -278,6 +294,7 @@ export class Informer<T extends KubeObject> {
           needList = true;
           continue;
         }
+        this.#failingSince ??= this.#clock.now();
         const delay = this.#nextBackoff();
         this.#log.warn({ err, delayMs: Math.round(delay), relist: needList }, 'list/watch failed; retrying after backoff');
         await sleep(this.#clock, delay, signal);
@@ -324,6 +341,7 @@ export class Informer<T extends KubeObject> {
     this.#replace(items);
     this.#resourceVersion = rv;
     this.#lastListAt = this.#lastActivity = this.#clock.now();
+    this.#failingSince = undefined;
     if (!this.#synced) {
       this.#synced = true;
       for (const w of this.#syncWaiters.splice(0)) w();
@@ -391,6 +409,9 @@ export class Informer<T extends KubeObject> {
           allowWatchBookmarks: true,
           timeoutSeconds: this.#watchTimeout(),
           signal: ac.signal,
+          onOpen: () => {
+            this.#failingSince = undefined;
+          },
         },
         (e) => {
           // A stream may deliver buffered events after we gave up on it; they must not

@@ -1,8 +1,9 @@
 // The AIModel reconciler: one function from a model's key to a result. It reads the caches,
 // computes the desired children, applies only what differs with server-side apply, deletes
 // children the model no longer wants, and reports status, Events and metrics.
-import { API_VERSION, KIND, parseAIModel } from '../../api/v1/aimodel.ts';
+import { AIModelStatusSchema, API_VERSION, KIND, parseAIModel } from '../../api/v1/aimodel.ts';
 import type { AIModel } from '../../api/v1/aimodel.ts';
+import { AIModels } from '../../api/v1/resource.ts';
 import { desiredChildren } from '../../desired/children.ts';
 import type { DesiredChildren } from '../../desired/children.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
@@ -204,10 +205,10 @@ export class AIModelReconciler implements Reconciler {
         }
         await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
       } catch (err) {
-        // 422: the API server refused the object (e.g. a field the schema could not catch).
-        // Report it and go on with the other children; anything else is retried by the queue.
-        if (err instanceof ApiError && (err.status === 422 || err.status === 400)) {
-          const message = `${kind.name} ${intent.metadata.name} was refused by the API server: ${err.message}`;
+        // The API server refused the object (e.g. a field the schema could not catch): report
+        // it and go on with the other children; anything else is retried by the queue.
+        if (isRefusal(err)) {
+          const message = `${kind.name} ${intent.metadata.name} was refused by the API server: ${(err as Error).message}`;
           events.record(model, 'Warning', 'ApplyFailed', message);
           refused ??= { reason: `${kind.name}Refused`, message };
           continue;
@@ -264,6 +265,9 @@ export class AIModelReconciler implements Reconciler {
     const { caches, clock } = this.options;
     const namespace = model.metadata.namespace!;
     const name = model.metadata.name;
+    // A stored status is only trusted when it fits the schema: anything could have written it.
+    const stored = AIModelStatusSchema.safeParse(model.status);
+    const previous = stored.success ? (stored.data as ModelStatus | undefined) : undefined;
     const deploymentName = children?.deployment?.metadata.name;
     const hpaName = children?.hpa?.metadata.name;
     const spec = (typed?.spec ?? {}) as Partial<AIModel['spec']>;
@@ -272,14 +276,14 @@ export class AIModelReconciler implements Reconciler {
       suspended: spec.suspend ?? false,
       autoscaling: spec.autoscaling !== undefined,
       specReplicas: spec.replicas ?? 1,
-      selector: typed ? selectorString(children?.deployment as Child | undefined) : (model.status?.selector ?? ''),
-      endpoint: typed ? endpointOf(children?.service as Child | undefined, namespace) : (model.status?.endpoint ?? ''),
+      selector: typed ? selectorString(children?.deployment as Child | undefined) : (previous?.selector ?? ''),
+      endpoint: typed ? endpointOf(children?.service as Child | undefined, namespace) : (previous?.endpoint ?? ''),
       ...(extra.invalid ? { invalid: extra.invalid } : {}),
       ...(extra.childError ? { childError: extra.childError } : {}),
       ...(deploymentName ? { deployment: caches.deployments.get(namespace, deploymentName) as never } : {}),
       ...(hpaName ? { hpa: caches.hpas.get(namespace, hpaName) as never } : {}),
       pods: caches.pods.byIndex(podsByModelIndex, `${namespace}/${name}`),
-      ...(model.status ? { previous: model.status } : {}),
+      ...(previous ? { previous } : {}),
       now: new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
   }
@@ -289,14 +293,18 @@ export class AIModelReconciler implements Reconciler {
     if (canonicalEqual(stripUndefined(status), model.status)) return;
     const before = model.status?.conditions?.find((c) => c.type === 'Ready');
     const after = status.conditions?.find((c) => c.type === 'Ready');
+    const { client } = this.options;
     try {
-      await this.options.client.apply(
+      await client.apply(
         { apiVersion: API_VERSION, kind: KIND, metadata: { name: model.metadata.name, namespace: model.metadata.namespace }, status } as KubeObject,
         { fieldManager, force: true, subresource: 'status', signal: ctx.signal },
       );
     } catch (err) {
       if (isNotFound(err)) return; // deleted meanwhile
-      throw err;
+      if (!isRefusal(err)) throw err;
+      // Server-side apply needs the stored object to fit the schema; one that bypassed it (an
+      // older CRD) cannot be converted. A merge patch of the status still reports the problem.
+      await client.patch(AIModels, model.metadata.namespace, model.metadata.name, { status }, { kind: 'merge', subresource: 'status', fieldManager, signal: ctx.signal });
     }
     if (after && (before?.status !== after.status || before.reason !== after.reason)) {
       const type = after.status === 'True' || after.reason === 'Suspended' ? 'Normal' : 'Warning';
@@ -305,6 +313,16 @@ export class AIModelReconciler implements Reconciler {
       ctx.log.info({ phase: status.phase, ready: after.status, reason: after.reason }, 'status changed');
     }
   }
+}
+
+/**
+ * The API server refused the object itself (not the request's timing): invalid (400/422), or a
+ * body server-side apply cannot convert to its typed form (500 "typed patch"/"convert"), as
+ * happens with junk inside a schemaless field. Retrying cannot help; the status says why.
+ */
+function isRefusal(err: unknown): err is ApiError {
+  if (!(err instanceof ApiError)) return false;
+  return err.status === 400 || err.status === 422 || (err.status === 500 && /typed|convert/i.test(err.message));
 }
 
 /** True when the live object carries the hash of this very intent: it was applied unchanged. */

@@ -1,7 +1,8 @@
 // Wires the AIModel controller: informers for the models and the children the operator owns
 // (selected by its managed-by label, so it caches nothing else), the mapping from child events
 // to their model, and the reconciler.
-import { GROUP, KIND, PLURAL, VERSION } from '../../api/v1/aimodel.ts';
+import { GROUP, KIND } from '../../api/v1/aimodel.ts';
+import { AIModels } from '../../api/v1/resource.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
 import { listWatcher } from '../../kube/adapters.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -12,7 +13,6 @@ import {
   PersistentVolumeClaims,
   PodDisruptionBudgets,
   Pods,
-  registerResource,
   Services,
 } from '../../kube/resources.ts';
 import type { ResourceType } from '../../kube/resources.ts';
@@ -29,7 +29,7 @@ import type { AIModelMetrics } from './metrics.ts';
 import { AIModelReconciler, podsByModelIndex } from './reconciler.ts';
 import type { ModelCaches } from './reconciler.ts';
 
-export const AIModels = registerResource({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND, plural: PLURAL, namespaced: true });
+export { AIModels };
 export const controllerName = 'aimodel';
 export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const managedByValue = 'aimodel-operator';
