@@ -205,6 +205,51 @@ export const NodeSelectorSchema = boundedMap(
   { maxProperties: 32, description: 'Node labels the model pods must be scheduled on, e.g. {nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB}.' },
 );
 
+// The shape of core/v1 Affinity, checked by parseAIModel only: the CRD keeps affinity schemaless
+// (its full OpenAPI would dwarf the rest of the CRD), so junk inside it passes admission, and
+// server-side apply of the Deployment would then fail with a 500. The operator reports it as an
+// invalid spec instead of sending a child the API server cannot take.
+const strings = z.array(z.string().max(253)).max(64);
+const NodeSelectorRequirement = z.strictObject({
+  key: z.string().min(1).max(317),
+  operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']),
+  values: strings.optional(),
+});
+const NodeSelectorTerm = z.strictObject({
+  matchExpressions: z.array(NodeSelectorRequirement).max(32).optional(),
+  matchFields: z.array(NodeSelectorRequirement).max(32).optional(),
+});
+const StrictLabelSelector = z.strictObject({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(z.strictObject({ key: z.string().min(1).max(317), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: strings.optional() }))
+    .max(32)
+    .optional(),
+});
+const PodAffinityTerm = z.strictObject({
+  labelSelector: StrictLabelSelector.optional(),
+  namespaceSelector: StrictLabelSelector.optional(),
+  namespaces: strings.optional(),
+  topologyKey: z.string().min(1).max(317),
+  matchLabelKeys: strings.optional(),
+  mismatchLabelKeys: strings.optional(),
+});
+const weight = z.int().min(1).max(100);
+const PodAffinityRules = z.strictObject({
+  requiredDuringSchedulingIgnoredDuringExecution: z.array(PodAffinityTerm).max(32).optional(),
+  preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight, podAffinityTerm: PodAffinityTerm })).max(32).optional(),
+});
+const StrictAffinity = z.strictObject({
+  nodeAffinity: z
+    .strictObject({
+      requiredDuringSchedulingIgnoredDuringExecution: z.strictObject({ nodeSelectorTerms: z.array(NodeSelectorTerm).min(1).max(32) }).optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: z.array(z.strictObject({ weight, preference: NodeSelectorTerm })).max(32).optional(),
+    })
+    .optional(),
+  podAffinity: PodAffinityRules.optional(),
+  podAntiAffinity: PodAffinityRules.optional(),
+});
+
 export const AffinitySchema = z
   .object({
     nodeAffinity: preservedObject('A core/v1 NodeAffinity, passed to the pods unchanged.').optional(),
@@ -212,6 +257,10 @@ export const AffinitySchema = z
     podAntiAffinity: preservedObject(
       'A core/v1 PodAntiAffinity, passed to the pods unchanged; e.g. spread replicas across nodes.',
     ).optional(),
+  })
+  .superRefine((affinity, ctx) => {
+    const checked = StrictAffinity.safeParse(affinity);
+    if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   })
   .describe('Scheduling affinity of the model pods (core/v1 Affinity). Its content is validated by the API server when the Deployment is applied.');
 

@@ -291,7 +291,11 @@ export class AIModelReconciler implements Reconciler {
   /** Writes status through the status subresource, only when it changed. */
   private async writeStatus(model: ModelObject, status: ModelStatus, ctx: ReconcileContext): Promise<void> {
     if (canonicalEqual(stripUndefined(status), model.status)) return;
-    const before = model.status?.conditions?.find((c) => c.type === 'Ready');
+    // The stored status may hold anything (it bypassed the schema): read it defensively.
+    const storedConditions: unknown = (model.status as { conditions?: unknown } | undefined)?.conditions;
+    const before = Array.isArray(storedConditions)
+      ? (storedConditions.find((c) => (c as { type?: unknown } | null)?.type === 'Ready') as { status?: string; reason?: string } | undefined)
+      : undefined;
     const after = status.conditions?.find((c) => c.type === 'Ready');
     const { client } = this.options;
     try {
