@@ -66,7 +66,7 @@ function markdown(options: BenchOptions, env: Environment, summary: Summary, res
     '',
     '## Per repeat',
     '',
-    '| N | repeat | order | operator s (load) | floor s (load) | ratio | API server + etcd CPU s, operator / floor | idle writes | RSS MB | ready s |',
+    '| N | repeat | order | operator s (load) | floor s (load) | ratio | API server + etcd CPU s, operator / floor | idle writes | RSS MiB | ready s |',
     '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) =>

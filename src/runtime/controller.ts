@@ -306,11 +306,19 @@ export class Controller {
   }
 
   async #worker(): Promise<void> {
+    let since = performance.now();
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       try {
         await this.#process(key);
       } finally {
         this.queue.done(key);
+      }
+      // A reconcile with nothing to write finishes without I/O, in microtasks: a queue of
+      // thousands (a resync, a restart) would hold the event loop until it is empty, starving
+      // watches, probes and /metrics (2.5 s at 10,000 models). Yield every 10 ms of such work.
+      if (performance.now() - since > 10) {
+        await new Promise((resolve) => setImmediate(resolve));
+        since = performance.now();
       }
     }
   }
