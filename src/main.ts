@@ -8,7 +8,6 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, helpText, parseConfig } from './config/config.ts';
 import type { OperatorConfig } from './config/config.ts';
 import { setupAIModelController } from './controllers/aimodel/setup.ts';
-import { AIModelMetrics } from './controllers/aimodel/metrics.ts';
 import { leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
@@ -176,7 +175,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
     workers: config.workers,
     resyncPeriodMs: config.syncPeriod,
     events,
-    metrics: { controller: metrics.controller, workqueue: metrics.workqueue, models: new AIModelMetrics(metrics.registry) },
+    metrics: { controller: metrics.controller, workqueue: metrics.workqueue, registry: metrics.registry },
     clock: realClock,
     logger: log,
   });

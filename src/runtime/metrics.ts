@@ -257,3 +257,31 @@ export function startMetricsServer(opts: {
   });
   return listen(server, opts.address ?? ':8080');
 }
+
+export interface Sample<L extends string> {
+  labels: Record<L, string>;
+  value: number;
+}
+
+/**
+ * Registers a gauge whose series are computed at each scrape from state the process holds
+ * anyway (an informer cache), the way kube-state-metrics works. Nothing is stored per series
+ * between scrapes, so thousands of objects cost no memory here and a deleted object's series
+ * cannot outlive it.
+ */
+export function registerCollectedGauge<L extends string>(
+  registry: Registry,
+  opts: { name: string; help: string; labelNames: readonly L[]; collect: () => Iterable<Sample<L>> },
+): void {
+  const metric = {
+    name: opts.name,
+    help: opts.help,
+    type: 'gauge',
+    aggregator: 'sum',
+    labelNames: opts.labelNames,
+    get: async () => ({ name: opts.name, help: opts.help, type: 'gauge', aggregator: 'sum', values: [...opts.collect()] }),
+    reset: () => {},
+  };
+  // prom-client's typings accept only its own classes; its registry needs just name and get().
+  registry.registerMetric(metric as unknown as Gauge<L>);
+}

@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { AIModelMetrics } from './metrics.ts';
-import type { ModelStatus } from './status.ts';
 
-const status: ModelStatus = {
+type Model = { metadata: { namespace: string; name: string }; spec?: unknown; status?: unknown };
+
+const notReady = {
   desiredReplicas: 5,
   readyReplicas: 3,
   availableReplicas: 3,
@@ -13,37 +14,57 @@ const status: ModelStatus = {
   ],
 };
 
+function setUp(models: Model[]) {
+  const registry = new Registry();
+  const metrics = new AIModelMetrics(registry, { list: () => models });
+  return { registry, metrics, models };
+}
+
 describe('AIModelMetrics', () => {
-  it('exports replicas, bounds and one-hot conditions per model', async () => {
-    const registry = new Registry();
-    const metrics = new AIModelMetrics(registry);
-    metrics.observe('ns', 'm', status, { minReplicas: 2, maxReplicas: 20 });
+  it('exports replicas, bounds and one-hot conditions per model from its stored status', async () => {
+    const { registry } = setUp([
+      { metadata: { namespace: 'ns', name: 'm' }, spec: { autoscaling: { minReplicas: 2, maxReplicas: 20 } }, status: notReady },
+    ]);
     const text = await registry.metrics();
     expect(text).toContain('aimodel_desired_replicas{namespace="ns",name="m"} 5');
     expect(text).toContain('aimodel_ready_replicas{namespace="ns",name="m"} 3');
+    expect(text).toContain('aimodel_autoscaling_min_replicas{namespace="ns",name="m"} 2');
     expect(text).toContain('aimodel_autoscaling_max_replicas{namespace="ns",name="m"} 20');
     expect(text).toContain('aimodel_condition{namespace="ns",name="m",type="Ready",status="False"} 1');
     expect(text).toContain('aimodel_condition{namespace="ns",name="m",type="Ready",status="True"} 0');
+    expect(text).toContain('aimodel_condition{namespace="ns",name="m",type="Ready",status="Unknown"} 0');
     expect(text).toContain('aimodel_condition{namespace="ns",name="m",type="Available",status="True"} 1');
+    expect(text).not.toContain('type="Degraded"');
     expect(text).not.toContain('free text');
   });
 
-  it('removes every series of a deleted model and the bounds of a model no longer autoscaled', async () => {
-    const registry = new Registry();
-    const metrics = new AIModelMetrics(registry);
-    metrics.observe('ns', 'gone', status, { minReplicas: 2, maxReplicas: 20 });
-    metrics.observe('ns', 'kept', status, { minReplicas: 1, maxReplicas: 3 });
-    metrics.observe('ns', 'kept', status, undefined);
-    metrics.forget('ns', 'gone');
+  it('follows the cache: a deleted model has no series, a model no longer autoscaled no bounds', async () => {
+    const { registry, models } = setUp([
+      { metadata: { namespace: 'ns', name: 'gone' }, spec: { autoscaling: { minReplicas: 2, maxReplicas: 20 } }, status: notReady },
+      { metadata: { namespace: 'ns', name: 'kept' }, spec: { autoscaling: { minReplicas: 1, maxReplicas: 3 } }, status: notReady },
+    ]);
+    expect(await registry.metrics()).toContain('name="gone"');
+    models.splice(0, 2, { metadata: { namespace: 'ns', name: 'kept' }, spec: { replicas: 3 }, status: notReady });
     const text = await registry.metrics();
     expect(text).not.toContain('name="gone"');
     expect(text).toContain('aimodel_ready_replicas{namespace="ns",name="kept"} 3');
     expect(text).not.toMatch(/aimodel_autoscaling_\w+_replicas\{namespace="ns",name="kept"\}/);
   });
 
+  it('reports a model with no or malformed status as zeros and no conditions, without throwing', async () => {
+    const { registry } = setUp([
+      { metadata: { namespace: 'ns', name: 'new' } },
+      { metadata: { namespace: 'ns', name: 'junk' }, spec: { autoscaling: { maxReplicas: 'x' } }, status: { readyReplicas: 'three', conditions: 'none' } },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain('aimodel_desired_replicas{namespace="ns",name="new"} 0');
+    expect(text).toContain('aimodel_ready_replicas{namespace="ns",name="junk"} 0');
+    expect(text).not.toContain('aimodel_condition{');
+    expect(text).not.toContain('aimodel_autoscaling_max_replicas{');
+  });
+
   it('counts outcomes by reason', async () => {
-    const registry = new Registry();
-    const metrics = new AIModelMetrics(registry);
+    const { registry, metrics } = setUp([]);
     metrics.outcome('Ready');
     metrics.outcome('Ready');
     metrics.outcome('InvalidSpec');

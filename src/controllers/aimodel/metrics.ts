@@ -1,34 +1,79 @@
 // Per-model metrics, in the shape kube-state-metrics uses: one series per model and value, a
-// one-hot gauge per condition status, and nothing unbounded (no messages) as a label. A deleted
-// model's series are removed, so dashboards do not show ghosts.
-import { Counter, Gauge } from 'prom-client';
+// one-hot gauge per condition status, and nothing unbounded (no messages) as a label.
+//
+// They are read from the models' stored status at scrape time rather than kept in gauges the
+// reconciler sets: the status is the truth users see, a process that is not the leader exports
+// the same values, a deleted model has no series, and 10,000 models cost no memory between
+// scrapes (kept gauges held 20 series, about 4 KiB, per model).
+import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { registerCollectedGauge } from '../../runtime/metrics.ts';
+import type { Sample } from '../../runtime/metrics.ts';
 import { conditionTypes } from './status.ts';
-import type { ModelStatus } from './status.ts';
 
 const statuses = ['True', 'False', 'Unknown'] as const;
 
+/** What the metrics read of a cached AIModel; anything may be missing or of the wrong type. */
+interface StoredModel {
+  metadata: { namespace?: string; name: string };
+  spec?: { autoscaling?: { minReplicas?: unknown; maxReplicas?: unknown } | null };
+  status?: {
+    desiredReplicas?: unknown;
+    readyReplicas?: unknown;
+    availableReplicas?: unknown;
+    conditions?: unknown;
+  };
+}
+
+type ModelLabels = 'namespace' | 'name';
+
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
 export class AIModelMetrics {
-  private readonly desired: Gauge<'namespace' | 'name'>;
-  private readonly ready: Gauge<'namespace' | 'name'>;
-  private readonly available: Gauge<'namespace' | 'name'>;
-  private readonly minReplicas: Gauge<'namespace' | 'name'>;
-  private readonly maxReplicas: Gauge<'namespace' | 'name'>;
-  private readonly condition: Gauge<'namespace' | 'name' | 'type' | 'status'>;
   private readonly outcomes: Counter<'reason'>;
 
-  constructor(registry: Registry) {
-    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['namespace', 'name'] as const, registers: [registry] });
-    this.desired = gauge('aimodel_desired_replicas', 'Replicas the model should run: spec.replicas, or the HPA decision under autoscaling (0 when suspended).');
-    this.ready = gauge('aimodel_ready_replicas', 'Ready replicas of the model.');
-    this.available = gauge('aimodel_available_replicas', 'Available replicas of the model.');
-    this.minReplicas = gauge('aimodel_autoscaling_min_replicas', 'spec.autoscaling.minReplicas of autoscaled models.');
-    this.maxReplicas = gauge('aimodel_autoscaling_max_replicas', 'spec.autoscaling.maxReplicas of autoscaled models.');
-    this.condition = new Gauge({
+  constructor(registry: Registry, cache: { list(): readonly { metadata: { namespace?: string; name: string } }[] }) {
+    const models = cache as { list(): readonly StoredModel[] };
+    const perModel = (name: string, help: string, value: (m: StoredModel) => number | undefined) =>
+      registerCollectedGauge<ModelLabels>(registry, {
+        name,
+        help,
+        labelNames: ['namespace', 'name'],
+        *collect() {
+          for (const m of models.list()) {
+            const v = value(m);
+            if (v !== undefined) yield { labels: { namespace: m.metadata.namespace ?? '', name: m.metadata.name }, value: v };
+          }
+        },
+      });
+    const bound = (m: StoredModel, field: 'minReplicas' | 'maxReplicas') => {
+      const v = m.spec?.autoscaling?.[field];
+      return typeof v === 'number' ? v : undefined;
+    };
+    perModel(
+      'aimodel_desired_replicas',
+      'Replicas the model should run: spec.replicas, or the HPA decision under autoscaling (0 when suspended).',
+      (m) => count(m.status?.desiredReplicas),
+    );
+    perModel('aimodel_ready_replicas', 'Ready replicas of the model.', (m) => count(m.status?.readyReplicas));
+    perModel('aimodel_available_replicas', 'Available replicas of the model.', (m) => count(m.status?.availableReplicas));
+    perModel('aimodel_autoscaling_min_replicas', 'spec.autoscaling.minReplicas of autoscaled models.', (m) => bound(m, 'minReplicas'));
+    perModel('aimodel_autoscaling_max_replicas', 'spec.autoscaling.maxReplicas of autoscaled models.', (m) => bound(m, 'maxReplicas'));
+    registerCollectedGauge<ModelLabels | 'type' | 'status'>(registry, {
       name: 'aimodel_condition',
       help: 'Condition of a model: 1 for the current status of each condition type, 0 for the others.',
-      labelNames: ['namespace', 'name', 'type', 'status'] as const,
-      registers: [registry],
+      labelNames: ['namespace', 'name', 'type', 'status'],
+      *collect(): Iterable<Sample<ModelLabels | 'type' | 'status'>> {
+        for (const m of models.list()) {
+          const conditions = Array.isArray(m.status?.conditions) ? (m.status.conditions as { type?: unknown; status?: unknown }[]) : [];
+          for (const type of conditionTypes) {
+            const current = conditions.find((c) => c?.type === type)?.status;
+            if (typeof current !== 'string') continue;
+            const namespace = m.metadata.namespace ?? '';
+            for (const status of statuses) yield { labels: { namespace, name: m.metadata.name, type, status }, value: current === status ? 1 : 0 };
+          }
+        }
+      },
     });
     this.outcomes = new Counter({
       name: 'aimodel_reconcile_outcomes_total',
@@ -38,34 +83,7 @@ export class AIModelMetrics {
     });
   }
 
-  observe(namespace: string, name: string, status: ModelStatus, autoscaling: { minReplicas: number; maxReplicas: number } | undefined): void {
-    const labels = { namespace, name };
-    this.desired.set(labels, status.desiredReplicas ?? 0);
-    this.ready.set(labels, status.readyReplicas ?? 0);
-    this.available.set(labels, status.availableReplicas ?? 0);
-    if (autoscaling) {
-      this.minReplicas.set(labels, autoscaling.minReplicas);
-      this.maxReplicas.set(labels, autoscaling.maxReplicas);
-    } else {
-      this.minReplicas.remove(labels);
-      this.maxReplicas.remove(labels);
-    }
-    for (const type of conditionTypes) {
-      const current = status.conditions?.find((c) => c.type === type)?.status;
-      for (const s of statuses) {
-        if (current === undefined) this.condition.remove({ ...labels, type, status: s });
-        else this.condition.set({ ...labels, type, status: s }, current === s ? 1 : 0);
-      }
-    }
-  }
-
   outcome(reason: string): void {
     this.outcomes.inc({ reason });
-  }
-
-  forget(namespace: string, name: string): void {
-    const labels = { namespace, name };
-    for (const g of [this.desired, this.ready, this.available, this.minReplicas, this.maxReplicas]) g.remove(labels);
-    for (const type of conditionTypes) for (const s of statuses) this.condition.remove({ ...labels, type, status: s });
   }
 }

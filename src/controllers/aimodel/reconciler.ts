@@ -102,7 +102,6 @@ export class AIModelReconciler implements Reconciler {
     const live = caches.models.get(req.namespace, req.name);
     if (!live) {
       // Deleted: owner references let the garbage collector remove the children.
-      metrics.forget(req.namespace, req.name);
       return {};
     }
     if (live.metadata.deletionTimestamp) return {};
@@ -129,8 +128,6 @@ export class AIModelReconciler implements Reconciler {
 
     const status = this.status(model, parsed.model, children, { childError });
     await this.writeStatus(model, status, ctx);
-    const autoscaling = parsed.model.spec.autoscaling;
-    metrics.observe(req.namespace, req.name, status, autoscaling ? { minReplicas: autoscaling.minReplicas, maxReplicas: autoscaling.maxReplicas } : undefined);
     metrics.outcome(status.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Unknown');
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }

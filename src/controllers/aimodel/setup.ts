@@ -1,6 +1,7 @@
 // Wires the AIModel controller: informers for the models and the children the operator owns
 // (selected by its managed-by label, so it caches nothing else), the mapping from child events
 // to their model, and the reconciler.
+import type { Registry } from 'prom-client';
 import { GROUP, KIND } from '../../api/v1/aimodel.ts';
 import { AIModels } from '../../api/v1/resource.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
@@ -25,7 +26,7 @@ import type { IndexFunc, KubeObject } from '../../runtime/informer.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { WorkQueueMetricsProvider } from '../../runtime/workqueue.ts';
-import type { AIModelMetrics } from './metrics.ts';
+import { AIModelMetrics } from './metrics.ts';
 import { AIModelReconciler, podsByModelIndex } from './reconciler.ts';
 import type { ModelCaches } from './reconciler.ts';
 
@@ -44,7 +45,7 @@ export interface AIModelControllerOptions {
   workers: number;
   resyncPeriodMs: number;
   events: EventRecorder;
-  metrics: { controller: ControllerMetrics; workqueue: WorkQueueMetricsProvider; models: AIModelMetrics };
+  metrics: { controller: ControllerMetrics; workqueue: WorkQueueMetricsProvider; registry: Registry };
   clock: Clock;
   logger: Logger;
 }
@@ -141,7 +142,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
     caches,
     defaults: options.defaults,
     events: options.events,
-    metrics: options.metrics.models,
+    metrics: new AIModelMetrics(options.metrics.registry, models.reader),
     clock,
   });
   const controller = new Controller({

@@ -223,7 +223,7 @@ export async function reconcileOnce(
     caches,
     defaults: DEFAULT_OPERATOR_DEFAULTS,
     events,
-    metrics: new AIModelMetrics(new Registry()),
+    metrics: new AIModelMetrics(new Registry(), caches.models),
     clock: realClock,
   });
   await reconciler.reconcile(
