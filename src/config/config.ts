@@ -81,8 +81,8 @@ export const options = {
   logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),
   syncPeriod: option('sync-period', duration(1000), 'Period of the full resync that re-reconciles every AIModel (jittered by 10%).', '10h'),
   gracefulShutdownTimeout: option('graceful-shutdown-timeout', duration(0), 'How long in-flight reconciles may take to finish on SIGTERM.', '30s'),
-  kubeApiQps: option('kube-api-qps', z.coerce.number().min(0).max(100_000), 'Client-side request rate limit towards the API server (0 disables it).', '50'),
-  kubeApiBurst: option('kube-api-burst', z.coerce.number().int().min(1).max(100_000), 'Client-side burst above the rate limit.', '100'),
+  kubeApiQps: option('kube-api-qps', z.coerce.number().min(0).max(100_000), 'Client-side request rate limit towards the API server; 0, the default, leaves flow control to the API server (Priority and Fairness, 429 with Retry-After), as controller-runtime does.', '0'),
+  kubeApiBurst: option('kube-api-burst', z.coerce.number().int().min(1).max(100_000), 'Client-side burst above --kube-api-qps (when that is set).', '100'),
   localCluster: option('local-cluster', z.enum(['auto', 'never']), 'auto: with no kubeconfig at all, start the local development cluster, install the CRD and a sample; never: fail instead.', 'auto'),
 } as const;
 
