@@ -251,6 +251,11 @@ export class Controller {
     return this.#workersRunning;
   }
 
+  /** Keys waiting for a worker (not counting those being reconciled or waiting out a delay). */
+  get queued(): number {
+    return this.queue.len();
+  }
+
   /** Graceful stop: no new work; resolves when in-flight reconciles are done. */
   stop(): Promise<void> {
     return this.queue.shutDownWithDrain();
