@@ -59,22 +59,43 @@ export async function ensureComponents(log: (m: string) => void = (m) => process
   return stdout.trim().split('\n').pop()!;
 }
 
-async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+export interface PollOptions {
+  /** Time between two checks (default 250 ms). */
+  intervalMs?: number;
+  /** When larger than intervalMs, the time between checks doubles after each miss up to this. */
+  maxIntervalMs?: number;
+  /** Errors after which waiting longer cannot help: rethrown at once instead of retried. */
+  isFatal?: (err: unknown) => boolean;
+}
+
+/**
+ * Checks a condition until it yields a value (anything but undefined or false) and returns it.
+ * An error thrown by the check counts as "not yet" (the last one is named on timeout) unless
+ * isFatal says otherwise. This waits on a condition, never a fixed time: the interval only
+ * bounds how often the condition is read.
+ */
+export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, options: PollOptions = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let interval = options.intervalMs ?? 250;
+  const maxInterval = Math.max(interval, options.maxIntervalMs ?? interval);
   let lastError: unknown;
-  let delay = 50;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const value = await check();
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== false) return value;
+      lastError = undefined;
     } catch (err) {
+      if (options.isFatal?.(err)) throw err;
       lastError = err;
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 500);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    interval = Math.min(interval * 2, maxInterval);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
+
+/** How the control plane's start-up is polled: often at first, backing off to twice a second. */
+const startupPoll: PollOptions = { intervalMs: 50, maxIntervalMs: 500 };
 
 function kubeconfigYaml(server: string, pki: { ca: string; cert: string; key: string }): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -215,8 +236,8 @@ export class LocalCluster {
       const nodes = await client.listAll<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(Nodes);
       const ready = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       return ready.length >= want ? true : undefined;
-    }));
-    await this.guard(poll('the default ServiceAccount', timeoutMs, async () => (await client.find(ServiceAccounts, 'default', 'default')) ? true : undefined));
+    }, startupPoll));
+    await this.guard(poll('the default ServiceAccount', timeoutMs, async () => (await client.find(ServiceAccounts, 'default', 'default')) ? true : undefined, startupPoll));
   }
 
   private componentSpec(name: ComponentName): { binary: string; args: string[] } {
@@ -343,7 +364,7 @@ export class LocalCluster {
       }
       return true;
     };
-    await this.guard(poll(`${name} to become healthy`, 60_000, healthy));
+    await this.guard(poll(`${name} to become healthy`, 60_000, healthy, startupPoll));
   }
 
   async stopComponent(name: ComponentName, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
