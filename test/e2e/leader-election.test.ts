@@ -6,15 +6,16 @@ import { Leases } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { startOperatorProcess } from '../support/operator-process.ts';
-import type { LogLine, OperatorProcess } from '../support/operator-process.ts';
+import { OperatorProcess } from '../support/operator-process.ts';
+import type { LogLine } from '../support/operator-process.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
 type Lease = KubeObject & { spec: { holderIdentity?: string; acquireTime?: string; renewTime?: string; leaseDurationSeconds?: number; leaseTransitions?: number } };
 type Model = KubeObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
 
 const leaseName = 'aimodel-operator-leader';
-const leaderSeries = `leader_election_master_status{name="${leaseName}"}`;
+/** 1 while the process leads, 0 while it stands by. */
+const leaderStatus = (p: OperatorProcess) => p.metric('leader_election_master_status', { name: leaseName });
 const ready = (m: Model) => m.status?.observedGeneration === m.metadata.generation && !!m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const micro = (t: string | undefined) => Date.parse(t ?? '');
 
@@ -25,15 +26,15 @@ beforeAll(async () => {
 });
 
 async function replicas(ns: string, flags: string[] = []): Promise<[OperatorProcess, OperatorProcess]> {
-  const args = [`--namespaces=${ns}`, '--leader-elect', `--leader-elect-namespace=${ns}`, ...flags];
-  return [await startOperatorProcess(cluster.kubeconfigPath, args), await startOperatorProcess(cluster.kubeconfigPath, args)];
+  const options = { kubeconfig: cluster.kubeconfigPath, namespaces: [ns], leaderElect: true, leaderElectNamespace: ns, flags };
+  return [await OperatorProcess.start(options), await OperatorProcess.start(options)];
 }
 
 async function leaderOf(ns: string, procs: OperatorProcess[]): Promise<{ leader: OperatorProcess; follower: OperatorProcess; lease: Lease }> {
   const lease = (await waitForObject<Lease>(cluster.client, Leases, ns, leaseName, (l) => !!l?.spec.holderIdentity))!;
   // The holder's own metric says it leads; the other says it does not.
-  await expect.poll(async () => (await Promise.all(procs.map((p) => p.sample(leaderSeries)))).sort().join(','), { timeout: 20_000 }).toBe('0,1');
-  const statuses = await Promise.all(procs.map((p) => p.sample(leaderSeries)));
+  await expect.poll(async () => (await Promise.all(procs.map(leaderStatus))).sort().join(','), { timeout: 20_000 }).toBe('0,1');
+  const statuses = await Promise.all(procs.map(leaderStatus));
   const leader = procs[statuses.indexOf(1)]!;
   return { leader, follower: procs.find((p) => p !== leader)!, lease };
 }
@@ -58,12 +59,12 @@ describe('leader election', () => {
     await waitForList<Model>(cluster.client, AIModels, (l) => l.length === 3 && l.every(ready), { namespace: ns });
     expect(leader.logs.filter(applied).length).toBeGreaterThan(0);
     expect(follower.logs.filter(applied)).toEqual([]);
-    const patches = async (p: OperatorProcess) => (await p.metrics()).split('\n').filter((l) => l.startsWith('rest_client_requests_total{') && l.includes('method="PATCH"'));
+    const patches = async (p: OperatorProcess) => (await p.metrics()).filter((s) => s.name === 'rest_client_requests_total' && s.labels.method === 'PATCH');
     expect((await patches(leader)).length).toBeGreaterThan(0);
     expect(await patches(follower)).toEqual([]);
 
     const before = (await cluster.client.get<Lease>(Leases, ns, leaseName)).spec;
-    leader.child.kill('SIGKILL');
+    await leader.kill('SIGKILL');
     const taken = (await waitForObject<Lease>(cluster.client, Leases, ns, leaseName, (l) => !!l && l.spec.holderIdentity !== lease.spec.holderIdentity && !!l.spec.holderIdentity, { timeoutMs: 40_000 }))!;
     // The follower may only take an expired lease: at least the lease duration after the last
     // renewal it saw, and at most one retry period later (15 s + 2 s by default).
@@ -72,7 +73,7 @@ describe('leader election', () => {
     // Both times are written by processes sharing two loaded cores: allow 3 s of scheduling delay.
     expect(gapMs).toBeLessThanOrEqual(17_000 + 3_000);
     expect(taken.spec.leaseTransitions).toBe((before.leaseTransitions ?? 0) + 1);
-    await expect.poll(() => follower.sample(leaderSeries), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => leaderStatus(follower), { timeout: 10_000 }).toBe(1);
 
     // The new leader picks up work: a change made now is reconciled.
     await cluster.client.create(models(ns, 1, 'after-kill')[0]!);
@@ -80,8 +81,7 @@ describe('leader election', () => {
     const firstNewWrite = Math.min(...follower.logs.filter(applied).map((l) => Date.parse(l.time)));
     const lastOldWrite = Math.max(...leader.logs.filter(applied).map((l) => Date.parse(l.time)));
     expect(firstNewWrite).toBeGreaterThan(lastOldWrite);
-    follower.child.kill('SIGTERM');
-    expect((await follower.exited).code).toBe(0);
+    expect((await follower.kill('SIGTERM')).code).toBe(0);
   });
 
   it('hands over within one retry period when the leader is stopped with SIGTERM and releases the lease', async () => {
@@ -97,8 +97,7 @@ describe('leader election', () => {
         if (e.type === 'MODIFIED' && !e.object.spec.holderIdentity) released.push(e.object);
       })
       .catch(() => {});
-    leader.child.kill('SIGTERM');
-    expect((await leader.exited).code).toBe(0);
+    expect((await leader.kill('SIGTERM')).code).toBe(0);
     const taken = (await waitForObject<Lease>(cluster.client, Leases, ns, leaseName, (l) => !!l?.spec.holderIdentity && l.spec.holderIdentity !== lease.spec.holderIdentity))!;
     stop.abort();
     await watching;
@@ -106,9 +105,8 @@ describe('leader election', () => {
     // Released, not expired: the follower acquires at its next retry (2 s), not after 15 s.
     const gapMs = micro(taken.spec.acquireTime) - micro(released[0]!.spec.renewTime);
     expect(gapMs).toBeLessThanOrEqual(3_000 + 2_000);
-    await expect.poll(() => follower.sample(leaderSeries), { timeout: 10_000 }).toBe(1);
-    follower.child.kill('SIGTERM');
-    expect((await follower.exited).code).toBe(0);
+    await expect.poll(() => leaderStatus(follower), { timeout: 10_000 }).toBe(1);
+    expect((await follower.kill('SIGTERM')).code).toBe(0);
   });
 
   it('exits 0 within the grace period when stopped during a burst of 200 reconciles, and the next leader converges everything', async () => {
@@ -119,13 +117,11 @@ describe('leader election', () => {
     await Promise.all(burst.map((m) => cluster.client.create(m)));
     // Stop mid-burst: some models reconciled, most still queued.
     await leader.waitForLog(applied);
-    leader.child.kill('SIGTERM');
     // A drain that overran --graceful-shutdown-timeout would exit non-zero.
-    expect((await leader.exited).code).toBe(0);
+    expect((await leader.kill('SIGTERM')).code).toBe(0);
     expect(leader.logs.some((l) => l.msg === 'stopped')).toBe(true);
     await waitForList<Model>(cluster.client, AIModels, (l) => l.length === 200 && l.every(ready), { namespace: ns, timeoutMs: 240_000, description: '200 Ready models' });
     expect(follower.logs.filter(applied).length).toBeGreaterThan(0);
-    follower.child.kill('SIGTERM');
-    expect((await follower.exited).code).toBe(0);
+    expect((await follower.kill('SIGTERM')).code).toBe(0);
   });
 });

@@ -5,7 +5,7 @@
 // are written into etcd for the real operator process. The operator never throws out of a
 // reconcile, never sends an invalid child, and reports an invalid spec on status with the field
 // and the problem. Very large objects and unusual but valid names and labels are handled.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,35 +14,23 @@ import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { intentHash } from '../../src/kube/intent.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
+import { poll } from '../../src/localcluster/cluster.ts';
 import { arbitraryBadInput, childProblems, reconcileOnce } from '../support/resilience/bad-input.ts';
 import type { BadInput } from '../support/resilience/bad-input.ts';
-import { aimodelKey, ResilienceCluster } from '../support/resilience/cluster.ts';
+import { aimodelKey } from '../support/resilience/cluster.ts';
 import { inspect, mapLimit, readyCondition, waitConverged } from '../support/resilience/convergence.ts';
 import type { Obj } from '../support/resilience/convergence.ts';
 import { countBy } from '../support/resilience/audit.ts';
 import { useLedger } from '../support/resilience/ledger.ts';
-import { OperatorProcess, pollUntil } from '../support/resilience/operator-process.ts';
+import { useResilienceScenario } from '../support/resilience/scenario.ts';
 
 const RUNS = Number(process.env.RESILIENCE_BAD_INPUT_RUNS ?? 10_000);
 const API_RUNS = Number(process.env.RESILIENCE_BAD_INPUT_API_RUNS ?? 300);
 const BYPASS = 25;
 const SEED = Number(process.env.RESILIENCE_SEED ?? 20_251_127);
 const ledger = useLedger('7 bad input');
-
-let cluster: ResilienceCluster;
-let kubeconfig: string;
-
-beforeAll(async () => {
-  cluster = await ResilienceCluster.start();
-  kubeconfig = await cluster.operatorKubeconfig();
-  ledger.figure('seed', SEED);
-});
-
-const processes: OperatorProcess[] = [];
-afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-  await cluster?.stop();
-});
+ledger.figure('seed', SEED);
+const scenario = useResilienceScenario();
 
 /** What the model cache holds: JSON from the API server, with the metadata the informer keys on. */
 function asLive(input: BadInput): Obj {
@@ -117,7 +105,7 @@ describe('bad input', () => {
   });
 
   it(`${API_RUNS} of them through the API server: every child the reconciler sends passes a server-side dry-run`, async () => {
-    const namespace = await cluster.newNamespace('dryrun');
+    const namespace = await scenario.cluster.newNamespace('dryrun');
     const inputs = fc.sample(arbitraryBadInput(), { numRuns: API_RUNS, seed: SEED + 1 });
     const refusedChildren: string[] = [];
     const threw: string[] = [];
@@ -129,7 +117,7 @@ describe('bad input', () => {
       const body = { ...rest, apiVersion: API_VERSION, kind: KIND, metadata: { ...metadata, name: `dry-${i}`, namespace } } as KubeObject;
       let stored: Obj;
       try {
-        stored = await cluster.client.create<Obj>(body, { dryRun: true });
+        stored = await scenario.cluster.client.create<Obj>(body, { dryRun: true });
       } catch (err) {
         if (!(err instanceof ApiError) || err.status < 400 || err.status >= 500) throw err;
         outcome[`${input.kind}: refused`] = (outcome[`${input.kind}: refused`] ?? 0) + 1;
@@ -147,7 +135,7 @@ describe('bad input', () => {
           if (opts.subresource === 'status') return child;
           childrenSent++;
           try {
-            return await cluster.client.apply(child, { fieldManager: 'aimodel-operator', force: true, dryRun: true });
+            return await scenario.cluster.client.apply(child, { fieldManager: 'aimodel-operator', force: true, dryRun: true });
           } catch (err) {
             refusedChildren.push(`${input.kind} dry-${i}: ${child.kind}: ${(err as Error).message.slice(0, 300)}`);
             throw err;
@@ -168,7 +156,7 @@ describe('bad input', () => {
   });
 
   it(`${BYPASS} objects the schema refuses, stored straight into etcd: the operator reports them and creates nothing`, async () => {
-    const namespace = await cluster.newNamespace('bypass');
+    const namespace = await scenario.cluster.newNamespace('bypass');
     const inputs = fc.sample(arbitraryBadInput().filter((b) => b.kind !== 'valid'), { numRuns: 400, seed: SEED + 2 });
     const stored: string[] = [];
     for (const input of inputs) {
@@ -177,12 +165,12 @@ describe('bad input', () => {
       const object = { ...input.object, apiVersion: API_VERSION, kind: KIND };
       delete (object as { status?: unknown }).status;
       // Only what the API server itself refuses (an older CRD would have let it in).
-      const refused = await cluster.client.create({ ...object, metadata: { name, namespace } } as KubeObject, { dryRun: true }).then(
+      const refused = await scenario.cluster.client.create({ ...object, metadata: { name, namespace } } as KubeObject, { dryRun: true }).then(
         () => false,
         (err: unknown) => err instanceof ApiError && err.status >= 400 && err.status < 500,
       );
       if (!refused) continue;
-      await cluster.etcdPut(aimodelKey(namespace, name), {
+      await scenario.cluster.etcdPut(aimodelKey(namespace, name), {
         ...object,
         metadata: { name, namespace, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
       });
@@ -190,12 +178,11 @@ describe('bad input', () => {
     }
     expect(stored.length).toBe(BYPASS);
     ledger.figure('bypass kinds', JSON.stringify(countBy(inputs.slice(0, 400), (i) => i.kind)));
-    const op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], logFile: join(cluster.dir, 'operator-bypass.log') });
-    processes.push(op);
+    const op = await scenario.startOperator({ namespaces: [namespace], logFile: join(scenario.cluster.dir, 'operator-bypass.log') });
     await op.waitReady();
     const unreported: string[] = [];
-    await pollUntil('every bypassing object to get a status', 120_000, async () => {
-      const models = await cluster.client.listAll<Obj>(AIModels, { namespace });
+    await poll('every bypassing object to get a status', 120_000, async () => {
+      const models = await scenario.cluster.client.listAll<Obj>(AIModels, { namespace });
       unreported.length = 0;
       for (const m of models) {
         const problem = firstProblem(m);
@@ -207,14 +194,14 @@ describe('bad input', () => {
     }).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n${unreported.slice(0, 10).join('\n')}\n${op.errorLines().slice(0, 3).map((l) => JSON.stringify(l).slice(0, 600)).join('\n')}`);
     });
-    const state = await inspect(cluster.client, namespace);
+    const state = await inspect(scenario.cluster.client, namespace);
     expect(state.problems).toEqual([]);
     expect(op.crashed, op.tail()).toBeUndefined();
     ledger.figure('bypass: error log lines', op.errorLines().length);
   });
 
   it('very large objects and unusual but valid names and labels', async () => {
-    const namespace = await cluster.ensureNamespace(`n${'0123456789'.repeat(6)}ab`); // 63 characters
+    const namespace = await scenario.cluster.ensureNamespace(`n${'0123456789'.repeat(6)}ab`); // 63 characters
     const prefix = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.example`.slice(0, 253).replace(/[.-]+$/, '');
     const models: Obj[] = [
       { metadata: { name: 'a' }, spec: { model: 'a' } },
@@ -232,11 +219,10 @@ describe('bad input', () => {
         },
       },
     ].map((m) => ({ apiVersion: API_VERSION, kind: KIND, ...m, metadata: { ...m.metadata, namespace } }));
-    for (const m of models) await cluster.client.create(m);
+    for (const m of models) await scenario.cluster.client.create(m);
     ledger.figure('largest AIModel (bytes)', Buffer.byteLength(JSON.stringify(models[3])));
-    const op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], logFile: join(cluster.dir, 'operator-unusual.log') });
-    processes.push(op);
-    const { ms } = await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 180_000, expectModels: models.length });
+    const op = await scenario.startOperator({ namespaces: [namespace], logFile: join(scenario.cluster.dir, 'operator-unusual.log') });
+    const { ms } = await waitConverged(scenario.cluster.client, namespace, { ready: true, timeoutMs: 180_000, expectModels: models.length });
     ledger.figure('unusual models ready after (s)', ms / 1000);
     expect(op.crashed, op.tail()).toBeUndefined();
   });

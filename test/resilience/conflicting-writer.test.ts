@@ -4,16 +4,16 @@
 // its writes per minute stay bounded, its CPU stays low, and it says what is going on with a
 // Warning Event that names the other field manager. When the other writer stops, it restores
 // its spec.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CoreEvents, Deployments } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { isWrite } from '../support/resilience/audit.ts';
-import { operatorUser, ResilienceCluster } from '../support/resilience/cluster.ts';
+import type { OperatorProcess } from '../support/operator-process.ts';
+import { metricSum } from '../support/prom.ts';
+import { operatorUser } from '../support/resilience/cluster.ts';
 import { createModels, variedModel, waitConverged } from '../support/resilience/convergence.ts';
 import { useLedger } from '../support/resilience/ledger.ts';
-import { faultDelay, OperatorProcess } from '../support/resilience/operator-process.ts';
-import { metricSum } from '../support/resilience/prom.ts';
+import { faultDelay, useResilienceScenario } from '../support/resilience/scenario.ts';
 
 const WINDOW_MS = 60_000;
 const WRITER_INTERVAL_MS = 250;
@@ -21,9 +21,8 @@ const ROGUE = 'rogue-writer';
 /** One write every two seconds is already a fight; a backed-off operator writes far less. */
 const MAX_WRITES_PER_MINUTE = 30;
 const ledger = useLedger('5 conflicting writer');
+const scenario = useResilienceScenario({ namespaces: ['conflict'] });
 
-let cluster: ResilienceCluster;
-let namespace: string;
 let op: OperatorProcess;
 let windowStart: Date;
 let windowEnd: Date;
@@ -31,13 +30,10 @@ let rogueWrites = 0;
 let cpuSeconds = 0;
 
 beforeAll(async () => {
-  cluster = await ResilienceCluster.start();
-  namespace = await cluster.newNamespace('conflict');
-  const kubeconfig = await cluster.operatorKubeconfig();
-  await createModels(cluster.client, [variedModel(namespace, 'contested', 6), variedModel(namespace, 'bystander', 7)]);
-  op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], logFile: join(cluster.dir, 'operator.log') });
+  await createModels(scenario.cluster.client, [variedModel(scenario.namespace, 'contested', 6), variedModel(scenario.namespace, 'bystander', 7)]);
+  op = await scenario.startOperator();
   await op.waitReady();
-  await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 120_000 });
+  await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs: 120_000 });
 
   // The fight: a writer that wants its own image, forcing ownership of the field every 250 ms.
   const cpuBefore = metricSum(await op.metrics(), 'process_cpu_seconds_total') ?? 0;
@@ -45,11 +41,11 @@ beforeAll(async () => {
   windowStart = new Date();
   const until = Date.now() + WINDOW_MS;
   while (Date.now() < until) {
-    await cluster.client.apply(
+    await scenario.cluster.client.apply(
       {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
-        metadata: { name: 'contested', namespace },
+        metadata: { name: 'contested', namespace: scenario.namespace },
         spec: { template: { spec: { containers: [{ name: 'inference', image: `rogue.example/server:${rogueWrites}` }] } } },
       } as KubeObject,
       { fieldManager: ROGUE, force: true },
@@ -60,18 +56,13 @@ beforeAll(async () => {
   windowEnd = new Date();
   cpuSeconds = (metricSum(await op.metrics(), 'process_cpu_seconds_total') ?? 0) - cpuBefore;
   // The writer gave up: the operator must take its field back.
-  await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 120_000 });
+  await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs: 120_000 });
   ledger.figure('restored after the writer stopped (s)', (fault.recovered() - WINDOW_MS) / 1000);
-});
-
-afterAll(async () => {
-  await op?.kill('SIGTERM');
-  await cluster?.stop();
 });
 
 describe(`a writer force-applying the Deployment image ${60_000 / WRITER_INTERVAL_MS} times a minute`, () => {
   it(`the operator's writes to it stay at most ${MAX_WRITES_PER_MINUTE} a minute`, async () => {
-    const writes = (await cluster.audit.byOperator(operatorUser, windowStart)).filter(
+    const writes = (await scenario.cluster.audit.byOperator(operatorUser, windowStart)).filter(
       (e) => isWrite(e) && e.objectRef?.resource === 'deployments' && e.objectRef.name === 'contested' && new Date(e.requestReceivedTimestamp) <= windowEnd,
     );
     const perMinute = (writes.length * 60_000) / (windowEnd.getTime() - windowStart.getTime());
@@ -88,16 +79,16 @@ describe(`a writer force-applying the Deployment image ${60_000 / WRITER_INTERVA
   });
 
   it('emits a Warning Event naming the other field manager', async () => {
-    const events = await cluster.client.listAll<KubeObject & { type?: string; reason?: string; message?: string; involvedObject?: { name?: string } }>(CoreEvents, { namespace });
+    const events = await scenario.cluster.client.listAll<KubeObject & { type?: string; reason?: string; message?: string; involvedObject?: { name?: string } }>(CoreEvents, { namespace: scenario.namespace });
     const warnings = events.filter((e) => e.type === 'Warning' && e.involvedObject?.name === 'contested');
     ledger.figure('Warning Events about the model', warnings.length ? `${warnings.length}, e.g. ${warnings[0]!.reason}: ${warnings[0]!.message}` : 'none');
     expect(warnings.some((e) => e.message?.includes(ROGUE)), `Warning Events: ${JSON.stringify(warnings.map((e) => [e.reason, e.message]))}`).toBe(true);
   });
 
   it('leaves the bystander alone', async () => {
-    const writes = (await cluster.audit.byOperator(operatorUser, windowStart)).filter((e) => isWrite(e) && e.objectRef?.name === 'bystander' && e.objectRef.resource !== 'events');
+    const writes = (await scenario.cluster.audit.byOperator(operatorUser, windowStart)).filter((e) => isWrite(e) && e.objectRef?.name === 'bystander' && e.objectRef.resource !== 'events');
     expect(writes.map((e) => `${e.verb} ${e.objectRef?.resource}`)).toEqual([]);
-    const d = await cluster.client.get<KubeObject & { spec?: any }>(Deployments, namespace, 'bystander');
+    const d = await scenario.cluster.client.get<KubeObject & { spec?: any }>(Deployments, scenario.namespace, 'bystander');
     expect(d.spec.template.spec.containers[0].image).toBe('example.com/inference:v1');
   });
 });

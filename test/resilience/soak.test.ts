@@ -4,16 +4,16 @@
 //
 // The full soak (1,000 models, one wave a minute for 10 minutes) is opt-in: RESILIENCE_SOAK=1.
 // By default (CI) a short soak runs the same checks: 200 models, 3 waves of 20 seconds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/localcluster/cluster.ts';
 import { freePort } from '../../src/localcluster/process.ts';
-import { ResilienceCluster } from '../support/resilience/cluster.ts';
+import type { OperatorProcess } from '../support/operator-process.ts';
+import { metricSum } from '../support/prom.ts';
 import { createModels, mutateModel, mapLimit, variedModel, waitConverged } from '../support/resilience/convergence.ts';
 import { heapAfterGc } from '../support/resilience/inspector.ts';
 import { useLedger } from '../support/resilience/ledger.ts';
-import { faultDelay, OperatorProcess, pollUntil } from '../support/resilience/operator-process.ts';
-import { metricSum } from '../support/resilience/prom.ts';
 import { seededRng } from '../support/resilience/rng.ts';
+import { faultDelay, useResilienceScenario } from '../support/resilience/scenario.ts';
 
 const FULL = process.env.RESILIENCE_SOAK === '1';
 const MODELS = FULL ? 1000 : 200;
@@ -22,26 +22,17 @@ const WAVE_MS = FULL ? 60_000 : 20_000;
 const CHURN = 0.1;
 const ledger = useLedger(`9 soak (${FULL ? 'full' : 'short; RESILIENCE_SOAK=1 for the full soak'})`);
 const rng = seededRng();
+const scenario = useResilienceScenario({ namespaces: ['soak'] });
 
-let cluster: ResilienceCluster;
-let namespace: string;
 let op: OperatorProcess;
 let inspectPort: number;
 const names = Array.from({ length: MODELS }, (_, i) => `m-${i}`);
 
 beforeAll(async () => {
-  cluster = await ResilienceCluster.start();
-  namespace = await cluster.newNamespace('soak');
-  const kubeconfig = await cluster.operatorKubeconfig();
   inspectPort = await freePort();
-  op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], inspectPort, logFile: join(cluster.dir, 'operator.log') });
+  op = await scenario.startOperator({ inspectPort });
   ledger.figure('seed', rng.seed);
   ledger.figure('models / waves / wave', `${MODELS} / ${WAVES} / ${WAVE_MS / 1000} s`);
-});
-
-afterAll(async () => {
-  await op?.kill('SIGTERM');
-  await cluster?.stop();
 });
 
 const depth = async (): Promise<number> => metricSum(await op.metrics(), 'workqueue_depth', { name: 'aimodel' }) ?? -1;
@@ -49,13 +40,13 @@ const depth = async (): Promise<number> => metricSum(await op.metrics(), 'workqu
 /** Waits until the namespace converged and the queue is empty at the same moment; returns the peak depth seen. */
 async function drain(timeoutMs: number): Promise<number> {
   let peak = 0;
-  await pollUntil('the queue to drain', timeoutMs, async () => {
+  await poll('the queue to drain', timeoutMs, async () => {
     const d = await depth();
     peak = Math.max(peak, d);
     return d === 0;
-  }, 500);
-  await waitConverged(cluster.client, namespace, { ready: true, timeoutMs, expectModels: MODELS, intervalMs: 2_000 });
-  await pollUntil('the queue to be empty after convergence', 30_000, async () => (await depth()) === 0, 500);
+  }, { intervalMs: 500 });
+  await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs, expectModels: MODELS, intervalMs: 2_000 });
+  await poll('the queue to be empty after convergence', 30_000, async () => (await depth()) === 0, { intervalMs: 500 });
   return peak;
 }
 
@@ -63,7 +54,7 @@ describe(`${MODELS} models, ${CHURN * 100}% churn per wave, ${WAVES} waves`, () 
   it('converges initially', async () => {
     await op.waitReady();
     const started = Date.now();
-    await createModels(cluster.client, names.map((name, i) => variedModel(namespace, name, i)), 8);
+    await createModels(scenario.cluster.client, names.map((name, i) => variedModel(scenario.namespace, name, i)), 8);
     await drain(FULL ? 900_000 : 300_000);
     ledger.figure('initial convergence (s)', (Date.now() - started) / 1000);
   });
@@ -74,7 +65,7 @@ describe(`${MODELS} models, ${CHURN * 100}% churn per wave, ${WAVES} waves`, () 
     for (let wave = 1; wave <= WAVES; wave++) {
       const waveStart = Date.now();
       const fault = ledger.fault('churn wave', `${CHURN * MODELS} spec changes`);
-      await mapLimit(rng.sample(names, CHURN * MODELS), 8, (name) => mutateModel(cluster.client, namespace, name, rng));
+      await mapLimit(rng.sample(names, CHURN * MODELS), 8, (name) => mutateModel(scenario.cluster.client, scenario.namespace, name, rng));
       const peak = await drain(WAVE_MS * 3);
       drains.push(fault.recovered());
       const heap = await heapAfterGc(inspectPort);

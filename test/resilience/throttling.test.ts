@@ -2,41 +2,29 @@
 // fairness, so the operator (a ServiceAccount, not exempt as system:masters is) gets 429 Too
 // Many Requests with Retry-After. Convergence must complete; every 429 must be retried no
 // sooner than the server asked; the logs must not turn throttling into an error storm.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { countBy } from '../support/resilience/audit.ts';
 import type { AuditEvent } from '../support/resilience/audit.ts';
-import { operatorUser, ResilienceCluster } from '../support/resilience/cluster.ts';
+import type { OperatorProcess } from '../support/operator-process.ts';
+import { operatorUser } from '../support/resilience/cluster.ts';
 import { createModels, variedModel, waitConverged } from '../support/resilience/convergence.ts';
 import { useLedger } from '../support/resilience/ledger.ts';
-import { OperatorProcess } from '../support/resilience/operator-process.ts';
+import { useResilienceScenario } from '../support/resilience/scenario.ts';
 
 const MODELS = 100;
 const ledger = useLedger('4 throttling (429 Too Many Requests)');
+const scenario = useResilienceScenario({
+  apiServerArgs: ['--enable-priority-and-fairness=false', '--max-requests-inflight=2', '--max-mutating-requests-inflight=1'],
+  namespaces: ['throttle'],
+});
 
-let cluster: ResilienceCluster;
-let namespace: string;
-let kubeconfig: string;
 let op: OperatorProcess;
 let since: Date;
 let retryAfterMs = 0;
-
-beforeAll(async () => {
-  cluster = await ResilienceCluster.start({
-    apiServerArgs: ['--enable-priority-and-fairness=false', '--max-requests-inflight=2', '--max-mutating-requests-inflight=1'],
-  });
-  namespace = await cluster.newNamespace('throttle');
-  kubeconfig = await cluster.operatorKubeconfig();
-});
-
-afterAll(async () => {
-  await op?.kill('SIGTERM');
-  await cluster?.stop();
-});
 
 const key = (e: AuditEvent) =>
   `${e.verb} ${e.objectRef?.resource ?? e.requestURI}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''} ${e.objectRef?.namespace ?? ''}/${e.objectRef?.name ?? ''}`;
@@ -44,11 +32,11 @@ const key = (e: AuditEvent) =>
 describe(`${MODELS} models against an API server with max-requests-inflight=2, max-mutating-requests-inflight=1`, () => {
   it('the limits bite: the operator\'s identity gets 429 with a Retry-After', async () => {
     const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
+    kc.loadFromFile(scenario.kubeconfig);
     // No client-side retry: the probe wants to see the 429s themselves.
     const client = await KubeClient.fromKubeConfig(kc, { userAgent: 'resilience-probe', maxThrottleRetries: 0 });
     try {
-      const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => client.list(AIModels, { namespace })));
+      const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => client.list(AIModels, { namespace: scenario.namespace })));
       const throttled = outcomes.flatMap((o) => (o.status === 'rejected' && o.reason instanceof ApiError && o.reason.status === 429 ? [o.reason] : []));
       expect(throttled.length, 'no 429 from 40 concurrent lists: the limits are not in force').toBeGreaterThan(0);
       retryAfterMs = throttled[0]!.retryAfterMs ?? 0;
@@ -60,14 +48,14 @@ describe(`${MODELS} models against an API server with max-requests-inflight=2, m
   });
 
   it('converges anyway', async () => {
-    await createModels(cluster.client, Array.from({ length: MODELS }, (_, i) => variedModel(namespace, `m-${i}`, i)));
+    await createModels(scenario.cluster.client, Array.from({ length: MODELS }, (_, i) => variedModel(scenario.namespace, `m-${i}`, i)));
     since = new Date();
-    op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], logFile: join(cluster.dir, 'operator.log') });
+    op = await scenario.startOperator();
     const fault = ledger.fault('API server throttling', `${MODELS} models`);
-    const { inspection } = await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 480_000, expectModels: MODELS });
+    const { inspection } = await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs: 480_000, expectModels: MODELS });
     ledger.figure('converged in (s)', fault.recovered() / 1000);
     ledger.figure('children', inspection.children);
-    const requests = await cluster.audit.byOperator(operatorUser, since);
+    const requests = await scenario.cluster.audit.byOperator(operatorUser, since);
     const throttled = requests.filter((e) => e.responseStatus?.code === 429);
     ledger.figure('operator requests', requests.length);
     ledger.figure('429s', throttled.length);
@@ -78,7 +66,7 @@ describe(`${MODELS} models against an API server with max-requests-inflight=2, m
 
   it('retries every 429 no sooner than Retry-After', async () => {
     expect(retryAfterMs).toBeGreaterThan(0);
-    const requests = (await cluster.audit.byOperator(operatorUser, since)).sort((a, b) => a.requestReceivedTimestamp.localeCompare(b.requestReceivedTimestamp));
+    const requests = (await scenario.cluster.audit.byOperator(operatorUser, since)).sort((a, b) => a.requestReceivedTimestamp.localeCompare(b.requestReceivedTimestamp));
     // An Event create has no name to match its retry by (the client retries it after
     // Retry-After like any request): they are counted, not checked.
     const eventRefusals = requests.filter((e) => e.responseStatus?.code === 429 && e.objectRef?.resource === 'events');

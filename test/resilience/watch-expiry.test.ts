@@ -4,45 +4,44 @@
 // must relist, and its cache must come out correct: deletions, edits and additions it never saw
 // as events are all acted on, and nothing it did not need to touch is rewritten.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { Deployments, Services } from '../../src/kube/resources.ts';
+import { poll } from '../../src/localcluster/cluster.ts';
+import type { OperatorProcess } from '../support/operator-process.ts';
 import { countBy, isWrite } from '../support/resilience/audit.ts';
-import { operatorUser, ResilienceCluster } from '../support/resilience/cluster.ts';
+import { operatorUser } from '../support/resilience/cluster.ts';
 import { createModels, variedModel, waitConverged } from '../support/resilience/convergence.ts';
 import type { Obj } from '../support/resilience/convergence.ts';
 import { useLedger } from '../support/resilience/ledger.ts';
-import { faultDelay, OperatorProcess, pollUntil } from '../support/resilience/operator-process.ts';
 import { PartitionProxy } from '../support/resilience/proxy.ts';
+import { faultDelay, useResilienceScenario } from '../support/resilience/scenario.ts';
 
 const MODELS = 20;
 const ledger = useLedger('3 watch expiry (etcd compaction, 410 Gone)');
+// Without the watch cache every watch is an etcd watch, so compaction is what expires it. The
+// operator's kubeconfig is made below: it reaches the API server through the proxy.
+const scenario = useResilienceScenario({ apiServerArgs: ['--watch-cache=false'], namespaces: ['expiry'], operatorAccess: 'none' });
 
-let cluster: ResilienceCluster;
 let proxy: PartitionProxy;
-let namespace: string;
 let op: OperatorProcess;
 
 beforeAll(async () => {
-  // Without the watch cache every watch is an etcd watch, so compaction is what expires it.
-  cluster = await ResilienceCluster.start({ apiServerArgs: ['--watch-cache=false'] });
-  namespace = await cluster.newNamespace('expiry');
-  const server = new URL(cluster.local.server);
+  const server = new URL(scenario.cluster.local.server);
   proxy = await PartitionProxy.start({ host: server.hostname, port: Number(server.port) });
-  const kubeconfig = await cluster.operatorKubeconfig({ server: proxy.url });
-  await createModels(cluster.client, Array.from({ length: MODELS }, (_, i) => variedModel(namespace, `m-${i}`, i)));
-  op = await OperatorProcess.start({ kubeconfig, namespaces: [namespace], logFile: join(cluster.dir, 'operator.log') });
+  const kubeconfig = await scenario.cluster.operatorKubeconfig({ server: proxy.url });
+  await createModels(scenario.cluster.client, Array.from({ length: MODELS }, (_, i) => variedModel(scenario.namespace, `m-${i}`, i)));
+  op = await scenario.startOperator({ kubeconfig });
   await op.waitReady();
-  await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 120_000 });
+  await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs: 120_000 });
 });
 
+// The operator stops before the proxy closes under it; the scenario then stops the cluster.
 afterAll(async () => {
   await op?.kill('SIGTERM');
   await proxy?.close();
-  await cluster?.stop();
 });
 
-const expired = () => op.lines.filter((l) => /410 Gone/.test(String(l.msg))).length;
+const expired = () => op.logs.filter((l) => /410 Gone/.test(String(l.msg))).length;
 
 describe('a partition, changes behind the operator\'s back, and compaction', () => {
   let healedAt = new Date();
@@ -52,30 +51,30 @@ describe('a partition, changes behind the operator\'s back, and compaction', () 
     const fault = ledger.fault('network partition + etcd compaction');
     proxy.partition();
     // Behind the operator's back:
-    await cluster.client.patch(AIModels, namespace, 'm-1', { spec: { image: 'example.com/inference:missed' } }, { kind: 'merge' }); // a spec change
-    await cluster.client.patch(AIModels, namespace, 'm-0', { spec: { autoscaling: null, replicas: 1 } }, { kind: 'merge' }); // its HPA must go
-    await cluster.client.delete(AIModels, namespace, 'm-2'); // a deleted model
-    await cluster.client.create(variedModel(namespace, 'm-new', 6)); // a new model
-    await cluster.client.delete(Services, namespace, 'm-3'); // a child deleted under it
-    await cluster.client.patch(Deployments, namespace, 'm-4', { spec: { template: { spec: { containers: [{ name: 'inference', image: 'evil.example/miner:1' }] } } } }, { kind: 'strategic' }); // a child edited
+    await scenario.cluster.client.patch(AIModels, scenario.namespace, 'm-1', { spec: { image: 'example.com/inference:missed' } }, { kind: 'merge' }); // a spec change
+    await scenario.cluster.client.patch(AIModels, scenario.namespace, 'm-0', { spec: { autoscaling: null, replicas: 1 } }, { kind: 'merge' }); // its HPA must go
+    await scenario.cluster.client.delete(AIModels, scenario.namespace, 'm-2'); // a deleted model
+    await scenario.cluster.client.create(variedModel(scenario.namespace, 'm-new', 6)); // a new model
+    await scenario.cluster.client.delete(Services, scenario.namespace, 'm-3'); // a child deleted under it
+    await scenario.cluster.client.patch(Deployments, scenario.namespace, 'm-4', { spec: { template: { spec: { containers: [{ name: 'inference', image: 'evil.example/miner:1' }] } } } }, { kind: 'strategic' }); // a child edited
     await faultDelay(3_000);
-    const revision = await cluster.compactEtcd();
+    const revision = await scenario.cluster.compactEtcd();
     ledger.figure('compacted at etcd revision', revision);
     healedAt = new Date();
     proxy.heal();
 
-    await pollUntil('the operator to log a 410 Gone', 90_000, async () => expired() > expiredBefore);
+    await poll('the operator to log a 410 Gone', 90_000, async () => expired() > expiredBefore);
     ledger.figure('first 410 after heal (s)', (Date.now() - healedAt.getTime()) / 1000);
-    await pollUntil('Deployment m-1 to carry the change made during the partition', 90_000, async () => {
-      const d = await cluster.client.find<Obj>(Deployments, namespace, 'm-1');
+    await poll('Deployment m-1 to carry the change made during the partition', 90_000, async () => {
+      const d = await scenario.cluster.client.find<Obj>(Deployments, scenario.namespace, 'm-1');
       return d?.spec?.template?.spec?.containers?.[0]?.image === 'example.com/inference:missed';
     });
     ledger.figure('missed spec change applied after heal (s)', (Date.now() - healedAt.getTime()) / 1000);
-    await waitConverged(cluster.client, namespace, { ready: true, allowOrphans: true, timeoutMs: 120_000, expectModels: MODELS });
+    await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, allowOrphans: true, timeoutMs: 120_000, expectModels: MODELS });
     ledger.figure('operator caught up after heal (s)', (Date.now() - healedAt.getTime()) / 1000);
     fault.recovered();
     // The deleted model's children are the garbage collector's (slow without a watch cache).
-    const { inspection } = await waitConverged(cluster.client, namespace, { ready: true, timeoutMs: 180_000, expectModels: MODELS });
+    const { inspection } = await waitConverged(scenario.cluster.client, scenario.namespace, { ready: true, timeoutMs: 180_000, expectModels: MODELS });
     ledger.figure('garbage collector done after heal (s)', (Date.now() - healedAt.getTime()) / 1000);
     ledger.figure('410 Gone relists logged', expired() - expiredBefore);
     ledger.figure('children', inspection.children);
@@ -83,7 +82,7 @@ describe('a partition, changes behind the operator\'s back, and compaction', () 
   });
 
   it('relisted every cache through the API server, and rewrote nothing it did not have to', async () => {
-    const after = await cluster.audit.byOperator(operatorUser, healedAt);
+    const after = await scenario.cluster.audit.byOperator(operatorUser, healedAt);
     const lists = after.filter((e) => e.verb === 'list');
     ledger.figure('relists after heal', JSON.stringify(countBy(lists, (e) => e.objectRef?.resource ?? '?')));
     for (const resource of ['aimodels', 'deployments', 'services', 'horizontalpodautoscalers', 'poddisruptionbudgets', 'pods']) {
