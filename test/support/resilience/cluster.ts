@@ -12,7 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { CustomResourceDefinitions, Namespaces } from '../../../src/kube/resources.ts';
 import type { KubeObject } from '../../../src/kube/types.ts';
-import { cacheDir, LocalCluster } from '../../../src/localcluster/cluster.ts';
+import { cacheDir, LocalCluster, poll } from '../../../src/localcluster/cluster.ts';
 import { AuditLog, auditPolicy } from './audit.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -82,13 +82,10 @@ export class ResilienceCluster {
     const crd = await this.kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'crds')]);
     if (crd.code !== 0) throw new Error(`installing the CRD failed: ${crd.stderr}`);
     // Polled rather than `kubectl wait`, which fails when the CRD has no status yet.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    await poll('the AIModel CRD to become Established', 60_000, async () => {
       const crd = await this.client.find<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(CustomResourceDefinitions, undefined, 'aimodels.ai.openai.com');
-      if (crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-      if (Date.now() > deadline) throw new Error('the AIModel CRD did not become Established within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+      return crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    }, { intervalMs: 200 });
   }
 
   async ensureNamespace(name: string, labels: Record<string, string> = {}): Promise<string> {
