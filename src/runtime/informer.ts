@@ -2,6 +2,7 @@
 // ListWatch lacks (operator-machinery.md §1.5–1.7): backoff on every error, relist on 410,
 // a staleness watchdog, bookmarks, and handlers that cannot break the loop.
 import { realClock, sleep, type Clock, type Timer } from './clock.ts';
+import { StringInterner } from './intern.ts';
 import { noopLogger, type Logger } from './logger.ts';
 
 // The shapes of Kubernetes objects are shared with the client; the runtime needs only metadata.
@@ -68,6 +69,9 @@ export const byControllerUID: IndexFunc<KubeObject> = (obj) => {
   return uid ? [uid] : [];
 };
 
+/** One table for every informer of the process: their objects repeat each other's strings. */
+const processInterner = new StringInterner();
+
 /** Drops metadata.managedFields, which is large and useless to a controller. */
 export function dropManagedFields<T extends KubeObject>(obj: T): T {
   if (obj.metadata.managedFields === undefined) return obj;
@@ -109,6 +113,8 @@ export interface InformerOptions<T extends KubeObject> {
   logger?: Logger;
   /** Applied to every object before it is stored; defaults to dropManagedFields. */
   transform?: (obj: T) => T;
+  /** Shares equal strings between cached objects; defaults to one interner for the process. */
+  interner?: StringInterner;
   indexers?: Record<string, IndexFunc<T>>;
   pageSize?: number;
   /** Relist when no event, bookmark or stream (re)open has been seen for this long. */
@@ -131,6 +137,7 @@ export class Informer<T extends KubeObject> {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #transform: (obj: T) => T;
+  readonly #interner: StringInterner;
   readonly #indexers: Record<string, IndexFunc<T>>;
   readonly #pageSize: number;
   readonly #staleAfterMs: number;
@@ -158,6 +165,7 @@ export class Informer<T extends KubeObject> {
     this.#clock = opts.clock ?? realClock;
     this.#log = (opts.logger ?? noopLogger).child({ informer: opts.name });
     this.#transform = opts.transform ?? dropManagedFields;
+    this.#interner = opts.interner ?? processInterner;
     this.#indexers = opts.indexers ?? {};
     this.#pageSize = opts.pageSize ?? 500;
     this.#staleAfterMs = opts.staleAfterMs ?? 5 * 60_000;
@@ -477,14 +485,15 @@ export class Informer<T extends KubeObject> {
 
   #safeTransform(obj: T): T | undefined {
     try {
-      return this.#transform(obj);
+      return this.#interner.internValues(this.#transform(obj));
     } catch (err) {
       this.#log.error({ err, key: objectKey(obj) }, 'transform failed; object not cached');
       return undefined;
     }
   }
 
-  #put(key: string, obj: T): void {
+  #put(objKey: string, obj: T): void {
+    const key = this.#interner.intern(objKey);
     const old = this.#store.get(key);
     if (old) this.#unindex(key, old);
     this.#store.set(key, obj);
