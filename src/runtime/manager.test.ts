@@ -58,6 +58,17 @@ function settle(p: Promise<void>): Promise<string> {
   );
 }
 
+/** A manager with an elector, an informer-like runnable and a controller that drains on request. */
+function electedManager(clock: FakeClock, store: FakeLeaseStore, log: string[]) {
+  const informer = new FakeRunnable('informer', log);
+  const controller = new FakeRunnable('controller', log, false);
+  const elector = new LeaderElector({ leaseName: 'lease', leaseNamespace: 'ns', store, identity: 'me', clock, random: () => 0 });
+  const mgr = new Manager({ clock, leaderElector: elector })
+    .add(informer, { name: 'informer' })
+    .add(controller, { name: 'controller', needLeaderElection: true });
+  return { informer, controller, mgr };
+}
+
 describe('Manager', () => {
   it('without an elector runs everything; on abort stops leader runnables first, then the rest', async () => {
     const log: string[] = [];
@@ -93,12 +104,7 @@ describe('Manager', () => {
       if (l.spec.holderIdentity === '') log.push('lease:released');
       return origUpdate(l);
     };
-    const informer = new FakeRunnable('informer', log);
-    const controller = new FakeRunnable('controller', log, false);
-    const elector = new LeaderElector({ leaseName: 'lease', leaseNamespace: 'ns', store, identity: 'me', clock, random: () => 0 });
-    const mgr = new Manager({ clock, leaderElector: elector })
-      .add(informer, { name: 'informer' })
-      .add(controller, { name: 'controller', needLeaderElection: true });
+    const { informer, controller, mgr } = electedManager(clock, store, log);
     const ac = new AbortController();
     const run = settle(mgr.start(ac.signal));
     await flushMicrotasks();
@@ -122,12 +128,7 @@ describe('Manager', () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const store = new FakeLeaseStore();
     const log: string[] = [];
-    const informer = new FakeRunnable('informer', log);
-    const controller = new FakeRunnable('controller', log, false);
-    const elector = new LeaderElector({ leaseName: 'lease', leaseNamespace: 'ns', store, identity: 'me', clock, random: () => 0 });
-    const mgr = new Manager({ clock, leaderElector: elector })
-      .add(informer, { name: 'informer' })
-      .add(controller, { name: 'controller', needLeaderElection: true });
+    const { informer, controller, mgr } = electedManager(clock, store, log);
     const run = settle(mgr.start(new AbortController().signal));
     await controller.whenStarted();
     store.block(); // API server stops answering; never unblocked
