@@ -39,8 +39,8 @@ import {
 } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { startOperator } from '../../src/main.ts';
-import type { RunningOperator } from '../../src/main.ts';
+import { startOperator } from '../../src/operator.ts';
+import type { RunningOperator } from '../../src/operator.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { chartDir, helm, onLoopback, operatorArgs, ownNamespaces, repoRoot, run, samplesDir, serviceAccountKubeConfig } from '../support/install.ts';

@@ -3,8 +3,8 @@
 import { afterAll } from 'vitest';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/config.ts';
-import { startOperator } from '../../src/main.ts';
-import type { RunningOperator } from '../../src/main.ts';
+import { startOperator } from '../../src/operator.ts';
+import type { RunningOperator } from '../../src/operator.ts';
 import type { RequestRecord } from '../../src/kube/client.ts';
 import type { TestCluster } from './cluster.ts';
 
