@@ -83,6 +83,20 @@ interface RequestSpec {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * A response body as text, decoded chunk by chunk. undici's body.text() first copies all chunks
+ * into one buffer: for a page of 500 Deployments a 4 MB malloc, after whose release glibc raises
+ * its mmap threshold and serves later allocations from a heap that fragments and never shrinks
+ * (tens of MB of RSS after a start-up over thousands of objects). Joined strings stay in V8's
+ * heap, and JSON.parse reads them as they are.
+ */
+export async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}
+
 /** Token bucket that makes callers wait rather than fail, as client-go's flowcontrol does. */
 class TokenBucket {
   private tokens: number;
@@ -264,7 +278,7 @@ export class KubeClient {
   /** Any request, answered with its parsed JSON body. */
   async request<T>(spec: RequestSpec): Promise<T> {
     const response = await this.send(spec);
-    const text = await response.body.text();
+    const text = await readText(response.body);
     // Health endpoints such as /readyz answer in plain text.
     const json = String(response.headers['content-type'] ?? '').includes('json');
     return (text && json ? JSON.parse(text) : text || undefined) as T;
