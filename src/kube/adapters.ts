@@ -16,13 +16,14 @@ export interface Selection {
 
 export function listWatcher<T extends KubeObject>(client: KubeClient, type: ResourceType, selection: Selection = {}): ListWatcher<T> {
   return {
-    async list({ limit, continue: token, signal }) {
-      const page = await client.list<T>(type, { ...selection, limit, continue: token, signal });
+    async list({ limit, continue: token, resourceVersion, signal }) {
+      const page = await client.list<T>(type, { ...selection, limit, continue: token, resourceVersion, signal });
       // The API server leaves apiVersion and kind off the items of a list (watch events carry
       // them). Stamp them, so a cached object looks the same however it arrived: change
       // detection compares the intent's apiVersion and kind with the cached object's.
-      const items = page.items.map((item) => ({ ...item, apiVersion: type.apiVersion, kind: type.kind }));
-      return { items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
+      // The items were just parsed and belong to nobody else: stamped in place, not copied.
+      for (const item of page.items) Object.assign(item, { apiVersion: type.apiVersion, kind: type.kind });
+      return { items: page.items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
     },
     async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, onOpen }, onEvent) {
       await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, ...(onOpen ? { onOpen } : {}) }, (event) => {

@@ -23,7 +23,7 @@ type Waiter<V> = (v: V) => void;
 /** A tiny "API server" for one kind: holds objects, pages lists, streams changes to open watches. */
 export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
   readonly objects = new Map<string, T>();
-  readonly listCalls: Array<{ limit?: number; continue?: string }> = [];
+  readonly listCalls: Array<{ limit?: number; continue?: string; resourceVersion?: string }> = [];
   readonly watches: FakeWatch<T>[] = [];
   #rv = 100;
   #listFailures: Error[] = [];
@@ -82,14 +82,16 @@ export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
     return w && !w.ended ? w : undefined;
   }
 
-  async list(opts: { limit?: number; continue?: string; signal: AbortSignal }): Promise<ListResult<T>> {
-    this.listCalls.push({ limit: opts.limit, continue: opts.continue });
+  /** Like the API server: resourceVersion 0 is answered from the watch cache, whole, whatever the limit. */
+  async list(opts: { limit?: number; continue?: string; resourceVersion?: string; signal: AbortSignal }): Promise<ListResult<T>> {
+    if (opts.continue !== undefined && opts.resourceVersion !== undefined) throw new Error('resourceVersion may not be given with continue');
+    this.listCalls.push({ limit: opts.limit, continue: opts.continue, ...(opts.resourceVersion !== undefined ? { resourceVersion: opts.resourceVersion } : {}) });
     for (const w of this.#listWaiters.splice(0)) w(this.listCalls.length);
     const failure = this.#listFailures.shift();
     if (failure) throw failure;
     const all = [...this.objects.values()].sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
     const start = opts.continue ? Number(opts.continue) : 0;
-    const end = opts.limit ? start + opts.limit : all.length;
+    const end = opts.limit && opts.resourceVersion !== '0' ? start + opts.limit : all.length;
     return {
       items: all.slice(start, end),
       resourceVersion: String(this.#rv),

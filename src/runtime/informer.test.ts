@@ -49,18 +49,14 @@ function setup(opts: Partial<InformerOptions<Obj>> = {}) {
 }
 
 describe('Informer', () => {
-  it('lists in pages of 500, emits adds, syncs, then watches from the list resourceVersion with bookmarks', async () => {
+  it('lists first from the watch cache (resourceVersion 0), emits adds, syncs, then watches from the list resourceVersion with bookmarks', async () => {
     const { lw, informer, events, start } = setup();
     for (let i = 0; i < 1200; i++) lw.upsert(obj(`o${String(i).padStart(4, '0')}`));
     expect(informer.hasSynced()).toBe(false);
     const sync = informer.waitForSync();
     const watch = await start();
     expect(await sync).toBe(true);
-    expect(lw.listCalls).toEqual([
-      { limit: 500, continue: undefined },
-      { limit: 500, continue: '500' },
-      { limit: 500, continue: '1000' },
-    ]);
+    expect(lw.listCalls).toEqual([{ limit: 500, continue: undefined, resourceVersion: '0' }]);
     expect(informer.list('ns')).toHaveLength(1200);
     expect(events.filter((e) => e.startsWith('add'))).toHaveLength(1200);
     expect(watch.opts.resourceVersion).toBe(lw.resourceVersion);
@@ -197,19 +193,39 @@ describe('Informer', () => {
     expect(lw.listCalls).toHaveLength(2);
   });
 
+  it('relists the current state page by page once its watch has fallen behind', async () => {
+    const { lw, informer, start } = setup();
+    for (let i = 0; i < 1200; i++) lw.upsert(obj(`o${String(i).padStart(4, '0')}`));
+    const watch = await start();
+    const rewatch = lw.nextWatch();
+    watch.fail(httpError(410, 'too old resource version'));
+    await rewatch;
+    expect(lw.listCalls.slice(1)).toEqual([
+      { limit: 500, continue: undefined },
+      { limit: 500, continue: '500' },
+      { limit: 500, continue: '1000' },
+    ]);
+    expect(informer.keys()).toHaveLength(1200);
+  });
+
   it('falls back to one unpaginated list when the continue token expires', async () => {
     const { lw, informer, start } = setup({ pageSize: 2 });
     for (const n of ['a', 'b', 'c', 'd', 'e']) lw.upsert(obj(n));
+    const watch = await start();
+    lw.upsert(obj('f'));
     const origList = lw.list.bind(lw);
-    let calls = 0;
     lw.list = async (opts) => {
-      calls++;
-      if (calls === 2) throw httpError(410, 'continue token expired');
+      if (opts.continue === '2') throw httpError(410, 'continue token expired');
       return origList(opts);
     };
-    await start();
-    expect(informer.keys()).toHaveLength(5);
-    expect(lw.listCalls.at(-1)).toEqual({ limit: undefined, continue: undefined });
+    const rewatch = lw.nextWatch();
+    watch.fail(httpError(410, 'too old resource version'));
+    await rewatch;
+    expect(informer.keys()).toHaveLength(6);
+    expect(lw.listCalls.slice(1)).toEqual([
+      { limit: 2, continue: undefined },
+      { limit: undefined, continue: undefined },
+    ]);
   });
 
   it('treats a stream that closes at once with no events as an error (backoff, not a hot loop)', async () => {

@@ -20,7 +20,8 @@ export type WatchEvent<T> =
   | { type: 'ERROR'; status: { code?: number; reason?: string; message?: string } };
 
 export interface ListWatcher<T> {
-  list(opts: { limit?: number; continue?: string; signal: AbortSignal }): Promise<ListResult<T>>;
+  /** `resourceVersion` is only ever given without `continue` (the API server refuses both). */
+  list(opts: { limit?: number; continue?: string; resourceVersion?: string; signal: AbortSignal }): Promise<ListResult<T>>;
   /** Resolves when the server closes the stream; rejects on transport/HTTP error (`.status`). */
   watch(
     opts: {
@@ -325,10 +326,15 @@ export class Informer<T extends KubeObject> {
     let rv = '';
     let cont: string | undefined;
     let limit: number | undefined = this.#pageSize;
+    // The first list asks for resourceVersion 0, as client-go's reflector does: the API server
+    // answers from its watch cache in one response instead of paging through etcd (at 10,000
+    // objects a third of start-up). Any version will do, since the watch that follows starts
+    // from it. Later relists, after the watch fell too far behind, want the current state.
+    let resourceVersion: string | undefined = this.#synced ? undefined : '0';
     for (;;) {
       let page: ListResult<T>;
       try {
-        page = await this.#lw.list({ limit, continue: cont, signal });
+        page = await this.#lw.list({ limit, continue: cont, signal, ...(resourceVersion !== undefined && cont === undefined ? { resourceVersion } : {}) });
       } catch (err) {
         // An expired continue token: start again with one unpaginated list (client-go pager's
         // FullListIfExpired) rather than failing the whole relist.
@@ -340,7 +346,11 @@ export class Informer<T extends KubeObject> {
         }
         throw err;
       }
-      items.push(...page.items);
+      // Transformed page by page, so a list of thousands never holds them all untransformed.
+      for (const raw of page.items) {
+        const obj = this.#safeTransform(raw);
+        if (obj) items.push(obj);
+      }
       rv = page.resourceVersion;
       cont = page.continue || undefined;
       if (cont === undefined) break;
@@ -356,12 +366,10 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  #replace(rawItems: T[]): void {
+  /** Replaces the store with a full list of transformed objects, emitting the differences. */
+  #replace(items: T[]): void {
     const fresh = new Map<string, T>();
-    for (const raw of rawItems) {
-      const obj = this.#safeTransform(raw);
-      if (obj) fresh.set(objectKey(obj), obj);
-    }
+    for (const obj of items) fresh.set(objectKey(obj), obj);
     for (const [key, old] of [...this.#store]) {
       if (!fresh.has(key)) {
         this.#remove(key, old);
