@@ -25,8 +25,8 @@ export function listWatcher<T extends KubeObject>(client: KubeClient, type: Reso
       for (const item of page.items) Object.assign(item, { apiVersion: type.apiVersion, kind: type.kind });
       return { items: page.items, resourceVersion: page.metadata?.resourceVersion ?? '', continue: page.metadata?.continue || undefined };
     },
-    async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, onOpen }, onEvent) {
-      await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, signal, ...(onOpen ? { onOpen } : {}) }, (event) => {
+    async watch({ resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents, signal, onOpen }, onEvent) {
+      await client.watch<T>(type, { ...selection, resourceVersion, allowWatchBookmarks, timeoutSeconds, sendInitialEvents, signal, ...(onOpen ? { onOpen } : {}) }, (event) => {
         if (event.type === 'ERROR') onEvent({ type: 'ERROR', status: event.object } as RuntimeWatchEvent<T>);
         else onEvent(event as RuntimeWatchEvent<T>);
       });

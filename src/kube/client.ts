@@ -54,6 +54,11 @@ export interface WatchOptions {
   resourceVersion: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /**
+   * Stream the current state first (ADDED events, then a bookmark annotated
+   * k8s.io/initial-events-end), instead of listing it: the API server's WatchList.
+   */
+  sendInitialEvents?: boolean;
   signal?: AbortSignal;
   /** Called once the server has accepted the watch, before any event arrives. */
   onOpen?: () => void;
@@ -341,6 +346,8 @@ export class KubeClient {
           resourceVersion: options.resourceVersion,
           allowWatchBookmarks: options.allowWatchBookmarks ?? true,
           timeoutSeconds: options.timeoutSeconds,
+          sendInitialEvents: options.sendInitialEvents || undefined,
+          resourceVersionMatch: options.sendInitialEvents ? 'NotOlderThan' : undefined,
         },
         signal: options.signal,
       },

@@ -8,7 +8,7 @@ export function httpError(status: number, message = `HTTP ${status}`): Error & {
 }
 
 export interface FakeWatch<T> {
-  opts: { resourceVersion: string; allowWatchBookmarks: boolean; timeoutSeconds: number };
+  opts: { resourceVersion: string; allowWatchBookmarks: boolean; timeoutSeconds: number; sendInitialEvents: boolean };
   signal: AbortSignal;
   emit(e: WatchEvent<T>): void;
   /** Server closes the stream cleanly. */
@@ -23,7 +23,7 @@ type Waiter<V> = (v: V) => void;
 /** A tiny "API server" for one kind: holds objects, pages lists, streams changes to open watches. */
 export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
   readonly objects = new Map<string, T>();
-  readonly listCalls: Array<{ limit?: number; continue?: string; resourceVersion?: string }> = [];
+  readonly listCalls: Array<{ limit?: number; continue?: string }> = [];
   readonly watches: FakeWatch<T>[] = [];
   #rv = 100;
   #listFailures: Error[] = [];
@@ -82,16 +82,14 @@ export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
     return w && !w.ended ? w : undefined;
   }
 
-  /** Like the API server: resourceVersion 0 is answered from the watch cache, whole, whatever the limit. */
-  async list(opts: { limit?: number; continue?: string; resourceVersion?: string; signal: AbortSignal }): Promise<ListResult<T>> {
-    if (opts.continue !== undefined && opts.resourceVersion !== undefined) throw new Error('resourceVersion may not be given with continue');
-    this.listCalls.push({ limit: opts.limit, continue: opts.continue, ...(opts.resourceVersion !== undefined ? { resourceVersion: opts.resourceVersion } : {}) });
+  async list(opts: { limit?: number; continue?: string; signal: AbortSignal }): Promise<ListResult<T>> {
+    this.listCalls.push({ limit: opts.limit, continue: opts.continue });
     for (const w of this.#listWaiters.splice(0)) w(this.listCalls.length);
     const failure = this.#listFailures.shift();
     if (failure) throw failure;
     const all = [...this.objects.values()].sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
     const start = opts.continue ? Number(opts.continue) : 0;
-    const end = opts.limit && opts.resourceVersion !== '0' ? start + opts.limit : all.length;
+    const end = opts.limit ? start + opts.limit : all.length;
     return {
       items: all.slice(start, end),
       resourceVersion: String(this.#rv),
@@ -99,8 +97,13 @@ export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
     };
   }
 
+  /** Like an API server without WatchList: a watch with sendInitialEvents is refused (422). */
+  refuseInitialEvents = false;
+  /** When false, a watch with sendInitialEvents sends nothing by itself (the test emits). */
+  autoInitialEvents = true;
+
   watch(
-    opts: { resourceVersion: string; allowWatchBookmarks: boolean; timeoutSeconds: number; signal: AbortSignal },
+    opts: { resourceVersion: string; allowWatchBookmarks: boolean; timeoutSeconds: number; sendInitialEvents?: boolean; signal: AbortSignal },
     onEvent: (e: WatchEvent<T>) => void,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -113,7 +116,12 @@ export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
       };
       const onAbort = (): void => end(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })));
       const handle: FakeWatch<T> = {
-        opts: { resourceVersion: opts.resourceVersion, allowWatchBookmarks: opts.allowWatchBookmarks, timeoutSeconds: opts.timeoutSeconds },
+        opts: {
+          resourceVersion: opts.resourceVersion,
+          allowWatchBookmarks: opts.allowWatchBookmarks,
+          timeoutSeconds: opts.timeoutSeconds,
+          sendInitialEvents: opts.sendInitialEvents ?? false,
+        },
         signal: opts.signal,
         emit: (e) => {
           if (!ended) onEvent(e);
@@ -125,13 +133,19 @@ export class FakeListWatcher<T extends KubeObject> implements ListWatcher<T> {
         },
       };
       this.watches.push(handle);
-      const failure = this.#watchFailures.shift();
+      const failure = this.#watchFailures.shift() ?? (opts.sendInitialEvents && this.refuseInitialEvents ? httpError(422, 'sendInitialEvents is forbidden') : undefined);
       if (failure) {
         handle.fail(failure);
       } else if (opts.signal.aborted) {
         onAbort();
       } else {
         opts.signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (opts.sendInitialEvents && !ended && this.autoInitialEvents) {
+        // The state as of now, then the bookmark that ends it, as the API server streams them.
+        const all = [...this.objects.values()].sort((a, b) => objectKey(a).localeCompare(objectKey(b)));
+        for (const object of all) handle.emit({ type: 'ADDED', object });
+        handle.emit({ type: 'BOOKMARK', object: { metadata: { name: '', resourceVersion: this.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } } as unknown as T });
       }
       for (const w of this.#watchWaiters.splice(0)) w(handle);
     });

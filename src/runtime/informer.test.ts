@@ -49,14 +49,18 @@ function setup(opts: Partial<InformerOptions<Obj>> = {}) {
 }
 
 describe('Informer', () => {
-  it('lists first from the watch cache (resourceVersion 0), emits adds, syncs, then watches from the list resourceVersion with bookmarks', async () => {
+  it('lists in pages of 500, emits adds, syncs, then watches from the list resourceVersion with bookmarks', async () => {
     const { lw, informer, events, start } = setup();
     for (let i = 0; i < 1200; i++) lw.upsert(obj(`o${String(i).padStart(4, '0')}`));
     expect(informer.hasSynced()).toBe(false);
     const sync = informer.waitForSync();
     const watch = await start();
     expect(await sync).toBe(true);
-    expect(lw.listCalls).toEqual([{ limit: 500, continue: undefined, resourceVersion: '0' }]);
+    expect(lw.listCalls).toEqual([
+      { limit: 500, continue: undefined },
+      { limit: 500, continue: '500' },
+      { limit: 500, continue: '1000' },
+    ]);
     expect(informer.list('ns')).toHaveLength(1200);
     expect(events.filter((e) => e.startsWith('add'))).toHaveLength(1200);
     expect(watch.opts.resourceVersion).toBe(lw.resourceVersion);
@@ -193,39 +197,87 @@ describe('Informer', () => {
     expect(lw.listCalls).toHaveLength(2);
   });
 
-  it('relists the current state page by page once its watch has fallen behind', async () => {
-    const { lw, informer, start } = setup();
+  it('streaming: takes the initial state from a watch with sendInitialEvents, syncs at its end bookmark, and keeps that stream', async () => {
+    const { lw, informer, events, start } = setup({ streamingList: true });
     for (let i = 0; i < 1200; i++) lw.upsert(obj(`o${String(i).padStart(4, '0')}`));
+    const sync = informer.waitForSync();
     const watch = await start();
+    expect(await sync).toBe(true);
+    expect(lw.listCalls).toEqual([]);
+    expect(watch.opts).toMatchObject({ sendInitialEvents: true, resourceVersion: '', allowWatchBookmarks: true });
+    expect(informer.list('ns')).toHaveLength(1200);
+    expect(events.filter((e) => e.startsWith('add'))).toHaveLength(1200);
+    expect(informer.lastResourceVersion()).toBe(lw.resourceVersion);
+    lw.upsert(obj('later'));
+    expect(informer.get('ns', 'later')).toBeDefined();
+    expect(lw.watches).toHaveLength(1);
+  });
+
+  it('streaming: is not synced by a stream that ends before its initial-events-end bookmark, and streams again after a backoff', async () => {
+    const { lw, informer, clock, start } = setup({ streamingList: true });
+    lw.upsert(obj('a'));
+    lw.upsert(obj('b'));
+    lw.autoInitialEvents = false;
+    const first = await start();
+    first.emit({ type: 'ADDED', object: lw.objects.get('ns/a')! });
+    const second = lw.nextWatch();
+    first.close();
+    await flushMicrotasks();
+    expect(informer.hasSynced()).toBe(false);
+    expect(informer.keys()).toEqual([]);
+    lw.autoInitialEvents = true;
+    await clock.advanceAsync(2000);
+    expect((await second).opts.sendInitialEvents).toBe(true);
+    expect(informer.hasSynced()).toBe(true);
+    expect(informer.keys().sort()).toEqual(['ns/a', 'ns/b']);
+  });
+
+  it('streaming: after its watch fell behind, streams the state again and emits only the differences', async () => {
+    const { lw, informer, events, start } = setup({ streamingList: true });
+    lw.upsert(obj('keep'));
+    lw.upsert(obj('vanish'));
+    const watch = await start();
+    events.length = 0;
+    lw.remove('ns/vanish', { silently: true });
+    lw.upsertSilently(obj('new'));
     const rewatch = lw.nextWatch();
     watch.fail(httpError(410, 'too old resource version'));
-    await rewatch;
-    expect(lw.listCalls.slice(1)).toEqual([
-      { limit: 500, continue: undefined },
-      { limit: 500, continue: '500' },
-      { limit: 500, continue: '1000' },
-    ]);
-    expect(informer.keys()).toHaveLength(1200);
+    expect((await rewatch).opts.sendInitialEvents).toBe(true);
+    expect(events.sort()).toEqual(['add new', 'delete vanish']);
+    expect(informer.keys().sort()).toEqual(['ns/keep', 'ns/new']);
+    expect(lw.listCalls).toEqual([]);
+  });
+
+  it('streaming: falls back to paged lists, for good, where the API server refuses sendInitialEvents', async () => {
+    const { lw, informer, start } = setup({ streamingList: true });
+    lw.refuseInitialEvents = true;
+    lw.upsert(obj('a'));
+    const refused = await start();
+    expect(refused.opts.sendInitialEvents).toBe(true);
+    await flushMicrotasks();
+    const watch = lw.currentWatch()!;
+    expect(informer.hasSynced()).toBe(true);
+    expect(lw.listCalls).toHaveLength(1);
+    expect(watch.opts.sendInitialEvents).toBe(false);
+    const rewatch = lw.nextWatch();
+    watch.fail(httpError(410, 'too old resource version'));
+    expect((await rewatch).opts.sendInitialEvents).toBe(false);
+    expect(lw.listCalls).toHaveLength(2);
   });
 
   it('falls back to one unpaginated list when the continue token expires', async () => {
     const { lw, informer, start } = setup({ pageSize: 2 });
     for (const n of ['a', 'b', 'c', 'd', 'e']) lw.upsert(obj(n));
-    const watch = await start();
-    lw.upsert(obj('f'));
     const origList = lw.list.bind(lw);
+    let calls = 0;
     lw.list = async (opts) => {
-      if (opts.continue === '2') throw httpError(410, 'continue token expired');
+      calls++;
+      if (calls === 2) throw httpError(410, 'continue token expired');
       return origList(opts);
     };
-    const rewatch = lw.nextWatch();
-    watch.fail(httpError(410, 'too old resource version'));
-    await rewatch;
-    expect(informer.keys()).toHaveLength(6);
-    expect(lw.listCalls.slice(1)).toEqual([
-      { limit: 2, continue: undefined },
-      { limit: undefined, continue: undefined },
-    ]);
+    await start();
+    expect(informer.keys()).toHaveLength(5);
+    expect(lw.listCalls.at(-1)).toEqual({ limit: undefined, continue: undefined });
   });
 
   it('treats a stream that closes at once with no events as an error (backoff, not a hot loop)', async () => {

@@ -28,6 +28,8 @@ export interface ListWatcher<T> {
       resourceVersion: string;
       allowWatchBookmarks: boolean;
       timeoutSeconds: number;
+      /** Start with the current state as ADDED events and an initial-events-end bookmark. */
+      sendInitialEvents?: boolean;
       signal: AbortSignal;
       /** Called once the server has accepted the watch (HTTP 200), before any event. */
       onOpen?: () => void;
@@ -118,6 +120,12 @@ export interface InformerOptions<T extends KubeObject> {
   interner?: StringInterner;
   indexers?: Record<string, IndexFunc<T>>;
   pageSize?: number;
+  /**
+   * Get the state as a stream (a watch with sendInitialEvents, the API server's WatchList)
+   * instead of paged lists: objects are parsed and cached one by one as the server sends
+   * them, with no page ever held whole. Falls back to lists where the server refuses it.
+   */
+  streamingList?: boolean;
   /** Relist when no event, bookmark or stream (re)open has been seen for this long. */
   staleAfterMs?: number;
   /**
@@ -127,6 +135,15 @@ export interface InformerOptions<T extends KubeObject> {
   watchTimeoutSeconds?: number;
   backoff?: Partial<BackoffOptions>;
   random?: () => number;
+}
+
+/** The annotation on the bookmark that ends a stream's initial events. */
+const initialEventsEnd = 'k8s.io/initial-events-end';
+
+/** An API server that does not know sendInitialEvents refuses the request outright. */
+function isRefusal(err: unknown): boolean {
+  const status = (err as { status?: unknown })?.status;
+  return status === 400 || status === 422;
 }
 
 /** client-go treats a watch that closes this quickly with no events as an error (backoff). */
@@ -141,6 +158,7 @@ export class Informer<T extends KubeObject> {
   readonly #interner: StringInterner;
   readonly #indexers: Record<string, IndexFunc<T>>;
   readonly #pageSize: number;
+  #streamingList: boolean;
   readonly #staleAfterMs: number;
   readonly #watchTimeoutSeconds: number | undefined;
   readonly #backoff: BackoffOptions;
@@ -151,6 +169,8 @@ export class Informer<T extends KubeObject> {
   readonly #handlers = new Set<EventHandler<T>>();
   #resourceVersion = '';
   #synced = false;
+  /** The cache must be refilled with a full state (list, or stream with initial events). */
+  #needList = true;
   #syncWaiters: Array<() => void> = [];
   #lastActivity: number | undefined;
   #lastListAt: number | undefined;
@@ -169,6 +189,7 @@ export class Informer<T extends KubeObject> {
     this.#interner = opts.interner ?? processInterner;
     this.#indexers = opts.indexers ?? {};
     this.#pageSize = opts.pageSize ?? 500;
+    this.#streamingList = opts.streamingList ?? false;
     this.#staleAfterMs = opts.staleAfterMs ?? 5 * 60_000;
     this.#watchTimeoutSeconds = opts.watchTimeoutSeconds;
     this.#backoff = { ...defaultInformerBackoff, ...opts.backoff };
@@ -283,29 +304,35 @@ export class Informer<T extends KubeObject> {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    let needList = true;
+    this.#needList = true;
     while (!signal.aborted) {
       try {
-        if (needList) {
-          await this.#listAndReplace(signal);
-          needList = false;
+        if (this.#needList && this.#streamingList) {
+          await this.#watchOnce(signal, { initialEvents: true });
+          continue;
         }
-        await this.#watchOnce(signal);
+        if (this.#needList) await this.#listAndReplace(signal);
+        await this.#watchOnce(signal, { initialEvents: false });
       } catch (err) {
         if (signal.aborted) break;
+        if (this.#needList && this.#streamingList && isRefusal(err)) {
+          this.#log.info({ err }, 'the API server does not stream initial events (WatchList); listing instead');
+          this.#streamingList = false;
+          continue;
+        }
         if (err instanceof GoneError || isGone(err)) {
           this.#log.info({ resourceVersion: this.#resourceVersion }, 'watch resourceVersion expired (410 Gone); relisting');
-          needList = true;
+          this.#needList = true;
           continue;
         }
         if (err instanceof StaleWatchError) {
           this.#log.warn({ staleAfterMs: this.#staleAfterMs }, 'watch stalled; relisting');
-          needList = true;
+          this.#needList = true;
           continue;
         }
         this.#failingSince ??= this.#clock.now();
         const delay = this.#nextBackoff();
-        this.#log.warn({ err, delayMs: Math.round(delay), relist: needList }, 'list/watch failed; retrying after backoff');
+        this.#log.warn({ err, delayMs: Math.round(delay), relist: this.#needList }, 'list/watch failed; retrying after backoff');
         await sleep(this.#clock, delay, signal);
       }
     }
@@ -326,15 +353,10 @@ export class Informer<T extends KubeObject> {
     let rv = '';
     let cont: string | undefined;
     let limit: number | undefined = this.#pageSize;
-    // The first list asks for resourceVersion 0, as client-go's reflector does: the API server
-    // answers from its watch cache in one response instead of paging through etcd (at 10,000
-    // objects a third of start-up). Any version will do, since the watch that follows starts
-    // from it. Later relists, after the watch fell too far behind, want the current state.
-    let resourceVersion: string | undefined = this.#synced ? undefined : '0';
     for (;;) {
       let page: ListResult<T>;
       try {
-        page = await this.#lw.list({ limit, continue: cont, signal, ...(resourceVersion !== undefined && cont === undefined ? { resourceVersion } : {}) });
+        page = await this.#lw.list({ limit, continue: cont, signal });
       } catch (err) {
         // An expired continue token: start again with one unpaginated list (client-go pager's
         // FullListIfExpired) rather than failing the whole relist.
@@ -357,7 +379,13 @@ export class Informer<T extends KubeObject> {
     }
     if (signal.aborted) return;
     this.#replace(items);
-    this.#resourceVersion = rv;
+    this.#listed(rv);
+  }
+
+  /** The cache holds a full, current state as of `resourceVersion`. */
+  #listed(resourceVersion: string): void {
+    this.#needList = false;
+    this.#resourceVersion = resourceVersion;
     this.#lastListAt = this.#lastActivity = this.#clock.now();
     this.#failingSince = undefined;
     if (!this.#synced) {
@@ -394,7 +422,13 @@ export class Informer<T extends KubeObject> {
     return Math.max(1, Math.floor(stale * (0.5 + 0.4 * this.#random())));
   }
 
-  async #watchOnce(outer: AbortSignal): Promise<void> {
+  /**
+   * One watch stream, until the server or the watchdog ends it. With initialEvents it first
+   * receives the current state, which replaces the cache once the initial-events-end bookmark
+   * arrives; a stream that ends before that is a failure (the state it sent is incomplete).
+   */
+  async #watchOnce(outer: AbortSignal, { initialEvents }: { initialEvents: boolean }): Promise<void> {
+    let initial = initialEvents ? new Map<string, T>() : undefined;
     const ac = new AbortController();
     const onOuterAbort = (): void => ac.abort(outer.reason);
     outer.addEventListener('abort', onOuterAbort, { once: true });
@@ -421,9 +455,10 @@ export class Informer<T extends KubeObject> {
     try {
       await this.#lw.watch(
         {
-          resourceVersion: this.#resourceVersion,
+          resourceVersion: initialEvents ? '' : this.#resourceVersion,
           allowWatchBookmarks: true,
           timeoutSeconds: this.#watchTimeout(),
+          ...(initialEvents ? { sendInitialEvents: true } : {}),
           signal: ac.signal,
           onOpen: () => {
             this.#failingSince = undefined;
@@ -436,7 +471,8 @@ export class Informer<T extends KubeObject> {
           events++;
           touch();
           try {
-            this.#handleEvent(e);
+            if (!initial) this.#handleEvent(e);
+            else if (this.#collectInitial(initial, e)) initial = undefined;
           } catch (err) {
             fail(err instanceof Error ? err : new Error(String(err)));
           }
@@ -453,6 +489,28 @@ export class Informer<T extends KubeObject> {
     if (events === 0 && this.#clock.now() - startedAt < SHORT_WATCH_MS) {
       throw new Error('very short watch: the server closed the stream at once with no events');
     }
+    if (initial) throw new Error(`the stream ended after ${initial.size} of its initial events, before the initial-events-end bookmark`);
+  }
+
+  /** One event of a stream's initial state; true once that state is complete and cached. */
+  #collectInitial(initial: Map<string, T>, e: WatchEvent<T>): boolean {
+    if (e.type === 'ERROR') {
+      this.#handleEvent(e); // throws
+      return false;
+    }
+    if (e.type === 'BOOKMARK') {
+      if (e.object.metadata.annotations?.[initialEventsEnd] !== 'true') return false;
+      this.#replace([...initial.values()]);
+      this.#listed(e.object.metadata.resourceVersion ?? '');
+      return true;
+    }
+    if (!e.object?.metadata?.name) return false;
+    if (e.type === 'DELETED') initial.delete(objectKey(e.object));
+    else {
+      const obj = this.#safeTransform(e.object);
+      if (obj) initial.set(objectKey(obj), obj);
+    }
+    return false;
   }
 
   #handleEvent(e: WatchEvent<T>): void {

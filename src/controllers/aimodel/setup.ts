@@ -104,6 +104,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
         }) as never,
         clock,
         logger,
+        streamingList: true,
         ...(config.indexers ? { indexers: config.indexers } : {}),
         ...(config.transform ? { transform: config.transform } : {}),
       });
