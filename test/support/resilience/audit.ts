@@ -35,6 +35,7 @@ export class AuditLog {
   private offset = 0;
   private rest = '';
   readonly events: AuditEvent[] = [];
+  private readonly recorded = new Set<string>();
 
   constructor(path: string) {
     this.path = path;
@@ -57,8 +58,11 @@ export class AuditLog {
           if (!line.trim()) continue;
           try {
             const event = JSON.parse(line) as AuditEvent;
-            // Watches log ResponseStarted and ResponseComplete; keep one record per request.
-            if (event.stage === 'ResponseComplete' || event.stage === 'Panic') this.events.push(event);
+            // Watches log ResponseStarted, then ResponseComplete when they end, which for a
+            // stream still open is never: keep the first record of each request.
+            if (event.stage === 'RequestReceived' || this.recorded.has(event.auditID)) continue;
+            this.recorded.add(event.auditID);
+            this.events.push(event);
           } catch {
             // A torn line at the end of a file being written: the rest comes with the next read.
           }
