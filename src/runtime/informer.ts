@@ -141,7 +141,7 @@ export interface InformerOptions<T extends KubeObject> {
 const initialEventsEnd = 'k8s.io/initial-events-end';
 
 /** An API server that does not know sendInitialEvents refuses the request outright. */
-function isRefusal(err: unknown): boolean {
+function refusesInitialEvents(err: unknown): boolean {
   const status = (err as { status?: unknown })?.status;
   return status === 400 || status === 422;
 }
@@ -315,7 +315,7 @@ export class Informer<T extends KubeObject> {
         await this.#watchOnce(signal, { initialEvents: false });
       } catch (err) {
         if (signal.aborted) break;
-        if (this.#needList && this.#streamingList && isRefusal(err)) {
+        if (this.#needList && this.#streamingList && refusesInitialEvents(err)) {
           this.#log.info({ err }, 'the API server does not stream initial events (WatchList); listing instead');
           this.#streamingList = false;
           continue;
