@@ -7,7 +7,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
-import { ensureComponents, LocalCluster, runKubectl } from '../src/localcluster/cluster.ts';
+import { ensureComponents, LocalCluster, runKubectl } from '../hack/localcluster/cluster.ts';
 import { repoRoot } from './lib/operator.ts';
 import { HELP, parseOptions, replicasFor } from './lib/options.ts';
 import type { BenchOptions } from './lib/options.ts';

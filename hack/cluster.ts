@@ -1,5 +1,5 @@
 // npm run cluster:up | cluster:down
-import { down, exportLine, up } from '../src/localcluster/background.ts';
+import { down, exportLine, up } from './localcluster/background.ts';
 
 const command = process.argv[2];
 if (command === 'up') {

@@ -32,7 +32,7 @@ function packageVersion(): string {
 const version = packageVersion();
 const inClusterNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-function hasAnyKubeconfig(config: OperatorConfig): boolean {
+export function hasAnyKubeconfig(config: Pick<OperatorConfig, 'kubeconfig'>): boolean {
   if (config.kubeconfig || process.env.KUBECONFIG) return true;
   if (process.env.KUBERNETES_SERVICE_HOST) return true;
   return existsSync(join(homedir(), '.kube', 'config'));
@@ -80,13 +80,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   log.info({ version, workers: config.workers, namespaces: config.namespaces.length ? config.namespaces : 'all' }, 'starting aimodel-operator');
 
   if (!hasAnyKubeconfig(config)) {
-    if (config.localCluster === 'never') {
-      log.error({}, 'no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster) and --local-cluster=never');
-      return 1;
-    }
-    // A newcomer's first run: bring up the local development cluster and show the operator at work.
-    const { startLocalDevelopmentCluster } = await import('./localcluster/dev.ts');
-    config.kubeconfig = await startLocalDevelopmentCluster(log);
+    log.error({}, 'no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config or in-cluster); for a local development cluster run `npm start` from a checkout');
+    return 1;
   }
 
   let kc: KubeConfig;

@@ -6,7 +6,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../src/localcluster/process.ts';
+import { freePort } from '../../hack/localcluster/process.ts';
 import { counters, parseMetrics } from './metrics.ts';
 import type { OperatorCounters } from './metrics.ts';
 

@@ -89,7 +89,6 @@ export const options = {
     "Once the caches have synced, switch V8 to favour memory over speed (its --optimize-for-size: a small young generation, earlier and compacting collections). The caches are most of the operator's memory and it is idle most of the time, so this halves its memory for a little CPU; start-up, which parses every cached object, still runs at full speed.",
     'true',
   ),
-  localCluster: option('local-cluster', z.enum(['auto', 'never']), 'auto: with no kubeconfig at all, start the local development cluster, install the CRD and a sample; never: fail instead.', 'auto'),
 } as const;
 
 type Options = typeof options;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dump } from 'js-yaml';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { freePort } from '../../src/localcluster/process.ts';
+import { freePort } from '../../hack/localcluster/process.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { startTestOperator } from '../support/operator.ts';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Nodes } from '../../src/kube/resources.ts';
-import { LocalCluster } from '../../src/localcluster/cluster.ts';
-import { isAlive } from '../../src/localcluster/process.ts';
+import { LocalCluster } from '../../hack/localcluster/cluster.ts';
+import { isAlive } from '../../hack/localcluster/process.ts';
 import { useTestCluster } from '../support/cluster.ts';
 
 const owner = fileURLToPath(new URL('../support/cluster-owner.ts', import.meta.url));

@@ -14,7 +14,7 @@ import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { intentHash } from '../../src/kube/intent.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { poll } from '../../src/localcluster/cluster.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import { arbitraryBadInput, childProblems, reconcileOnce } from '../support/resilience/bad-input.ts';
 import type { BadInput } from '../support/resilience/bad-input.ts';
 import { aimodelKey } from '../support/resilience/cluster.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { Deployments } from '../../src/kube/resources.ts';
-import { poll } from '../../src/localcluster/cluster.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 import { aimodelKey } from '../support/resilience/cluster.ts';
 import { createModels, variedModel, waitConverged } from '../support/resilience/convergence.ts';

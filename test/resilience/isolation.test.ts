@@ -9,7 +9,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { CoreEvents, Deployments, Pods, Secrets, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { poll } from '../../src/localcluster/cluster.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 import { isWrite } from '../support/resilience/audit.ts';
 import { operatorNamespace, operatorUser } from '../support/resilience/cluster.ts';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Leases } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { poll } from '../../src/localcluster/cluster.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 import { operatorNamespace } from '../support/resilience/cluster.ts';
 import { createModels, mutateModel, variedModel, waitConverged } from '../support/resilience/convergence.ts';

@@ -5,8 +5,8 @@
 // The full soak (1,000 models, one wave a minute for 10 minutes) is opt-in: RESILIENCE_SOAK=1.
 // By default (CI) a short soak runs the same checks: 200 models, 3 waves of 20 seconds.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { poll } from '../../src/localcluster/cluster.ts';
-import { freePort } from '../../src/localcluster/process.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
+import { freePort } from '../../hack/localcluster/process.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 import { metricSum } from '../support/prom.ts';
 import { createModels, mutateModel, mapLimit, variedModel, waitConverged } from '../support/resilience/convergence.ts';

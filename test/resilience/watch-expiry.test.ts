@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { Deployments, Services } from '../../src/kube/resources.ts';
-import { poll } from '../../src/localcluster/cluster.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import type { OperatorProcess } from '../support/operator-process.ts';
 import { countBy, isWrite } from '../support/resilience/audit.ts';
 import { operatorUser } from '../support/resilience/cluster.ts';

@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { ClientOptions } from '../../src/kube/client.ts';
 import { Namespaces } from '../../src/kube/resources.ts';
-import { runKubectl } from '../../src/localcluster/cluster.ts';
+import { runKubectl } from '../../hack/localcluster/cluster.ts';
 
 export interface TestCluster {
   kubeconfigPath: string;

@@ -4,8 +4,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { LocalCluster, runKubectl } from '../../src/localcluster/cluster.ts';
-import { backgroundClusterReady, binDir, kubeconfigPath } from '../../src/localcluster/background.ts';
+import { LocalCluster, runKubectl } from '../../hack/localcluster/cluster.ts';
+import { backgroundClusterReady, binDir, kubeconfigPath } from '../../hack/localcluster/background.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

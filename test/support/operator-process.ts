@@ -10,8 +10,8 @@ import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
-import { poll } from '../../src/localcluster/cluster.ts';
-import { freePort } from '../../src/localcluster/process.ts';
+import { poll } from '../../hack/localcluster/cluster.ts';
+import { freePort } from '../../hack/localcluster/process.ts';
 import { metricSum, parseMetrics } from './prom.ts';
 import type { Sample } from './prom.ts';
 

@@ -12,7 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { CustomResourceDefinitions, Namespaces } from '../../../src/kube/resources.ts';
 import type { KubeObject } from '../../../src/kube/types.ts';
-import { cacheDir, LocalCluster, poll } from '../../../src/localcluster/cluster.ts';
+import { cacheDir, LocalCluster, poll } from '../../../hack/localcluster/cluster.ts';
 import { AuditLog, auditPolicy } from './audit.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,7 +1,7 @@
 // `npm start` on a machine with no cluster: start the local development cluster, install the
 // CRD and a sample AIModel, so a newcomer sees the operator work with one command.
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../runtime/logger.ts';
+import type { Logger } from '../../src/runtime/logger.ts';
 import { exportLine, kubeconfigPath, up } from './background.ts';
 import { ensureComponents, runKubectl } from './cluster.ts';
 

@@ -5,7 +5,7 @@ import { readFile, rm, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../kube/client.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { cacheDir } from './cluster.ts';
 import { isAlive } from './process.ts';
 
