@@ -8,7 +8,7 @@
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError } from './errors.ts';
+import { ApiError, RequestTimeoutError } from './errors.ts';
 import type { Status } from './errors.ts';
 import { resourceFor, resourcePath } from './resources.ts';
 import type { ResourceType } from './resources.ts';
@@ -35,7 +35,17 @@ export interface ClientOptions {
   observers?: RequestObserver[];
   /** How often a request refused with 429 is retried after Retry-After (client-go: 10). */
   maxThrottleRetries?: number;
+  /**
+   * How long one request may take, from sending it to the end of its response body, before it
+   * fails with a RequestTimeoutError (default 30 s; 0 waits forever). Each 429 retry gets its own.
+   * Watches are exempt: they end by their server-side timeoutSeconds, and the informer's watchdog
+   * catches a stream that goes silent.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** The default of ClientOptions.requestTimeoutMs. */
+export const defaultRequestTimeoutMs = 30_000;
 
 export interface ListOptions {
   namespace?: string;
@@ -127,6 +137,51 @@ class TokenBucket {
   }
 }
 
+/** Waits ms, or less if the signal aborts first; leaves no listener on the signal either way. */
+function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A signal that aborts when the caller's does or when ms have passed, whichever is first. clear()
+ * stops the timer and detaches from the caller's signal, which may live far longer (an informer's).
+ */
+class Deadline {
+  readonly signal: AbortSignal;
+  expired = false;
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #parent: AbortSignal | undefined;
+  readonly #onParentAbort = (): void => this.#controller.abort(this.#parent?.reason);
+
+  constructor(ms: number, parent: AbortSignal | undefined) {
+    this.signal = this.#controller.signal;
+    this.#parent = parent;
+    this.#timer = setTimeout(() => {
+      this.expired = true;
+      this.#controller.abort(new Error(`no complete response within ${ms} ms`));
+    }, ms);
+    if (parent?.aborted) this.#onParentAbort();
+    else parent?.addEventListener('abort', this.#onParentAbort, { once: true });
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+  }
+}
+
 export class KubeClient {
   readonly server: URL;
   readonly host: string;
@@ -136,6 +191,7 @@ export class KubeClient {
   private readonly bucket: TokenBucket | undefined;
   private readonly observers: RequestObserver[];
   private readonly maxThrottleRetries: number;
+  private readonly requestTimeoutMs: number;
 
   private constructor(
     server: URL,
@@ -151,6 +207,7 @@ export class KubeClient {
     this.bucket = options.qps && options.qps > 0 ? new TokenBucket(options.qps, Math.max(1, options.burst ?? options.qps)) : undefined;
     this.observers = options.observers ?? [];
     this.maxThrottleRetries = options.maxThrottleRetries ?? 10;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   }
 
   static async fromKubeConfig(kc: KubeConfig, options: ClientOptions = {}): Promise<KubeClient> {
@@ -212,30 +269,24 @@ export class KubeClient {
   }
 
   /**
-   * Sends a request; a 429 (the API server shedding load, whose request was not processed) is
-   * retried here after the Retry-After the server asked for, up to maxThrottleRetries times,
-   * as client-go does, so throttling neither fails reconciles nor drops Events.
+   * Sends a request and reads its response with `read`; a 429 (the API server shedding load,
+   * whose request was not processed) is retried here after the Retry-After the server asked for,
+   * up to maxThrottleRetries times, as client-go does, so throttling neither fails reconciles nor
+   * drops Events. Each attempt, its response body included, must end within timeoutMs (0: no limit).
    */
-  private async send(spec: RequestSpec, stream = false): Promise<Dispatcher.ResponseData> {
+  private async send<R>(spec: RequestSpec, read: (response: Dispatcher.ResponseData) => Promise<R>, timeoutMs = this.requestTimeoutMs): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.sendOnce(spec, stream);
+        return await this.sendOnce(spec, read, timeoutMs);
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 429) || attempt >= this.maxThrottleRetries || spec.signal?.aborted) throw err;
-        const waitMs = Math.min(err.retryAfterMs ?? 1000, 30_000);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          spec.signal?.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-          }, { once: true });
-        });
+        await waitUnlessAborted(Math.min(err.retryAfterMs ?? 1000, 30_000), spec.signal);
         if (spec.signal?.aborted) throw err;
       }
     }
   }
 
-  private async sendOnce(spec: RequestSpec, stream: boolean): Promise<Dispatcher.ResponseData> {
+  private async sendOnce<R>(spec: RequestSpec, read: (response: Dispatcher.ResponseData) => Promise<R>, timeoutMs: number): Promise<R> {
     if (this.bucket) await this.bucket.take();
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -247,46 +298,59 @@ export class KubeClient {
       body = JSON.stringify(spec.body);
       headers['content-type'] = spec.contentType ?? 'application/json';
     }
+    // The deadline covers the exchange with the API server, not the wait for a client-side token.
+    const deadline = timeoutMs > 0 ? new Deadline(timeoutMs, spec.signal) : undefined;
+    const signal = deadline?.signal ?? spec.signal;
     const started = performance.now();
     const write = spec.method !== 'GET';
-    let response: Dispatcher.ResponseData;
     try {
-      response = await request(this.url(spec), {
-        method: spec.method,
-        headers,
-        body,
-        dispatcher: this.dispatcher,
-        signal: spec.signal,
-      });
-    } catch (err) {
-      this.observe(spec.method, spec.path, 0, started, write);
-      if ((err as Error).name === 'AbortError' || spec.signal?.aborted) throw err;
-      const apiErr = new ApiError(spec.method, spec.path, 0, { message: (err as Error).message });
-      throw Object.assign(apiErr, { cause: err });
-    }
-    this.observe(spec.method, spec.path, response.statusCode, started, write);
-    if (response.statusCode >= 400) {
-      const text = await response.body.text().catch(() => '');
-      let status: Status | undefined;
+      let response: Dispatcher.ResponseData;
       try {
-        status = JSON.parse(text) as Status;
-      } catch {
-        status = { message: text.slice(0, 500) };
+        response = await request(this.url(spec), {
+          method: spec.method,
+          headers,
+          body,
+          dispatcher: this.dispatcher,
+          signal,
+        });
+      } catch (err) {
+        this.observe(spec.method, spec.path, 0, started, write);
+        if (deadline?.expired || (err as Error).name === 'AbortError' || spec.signal?.aborted) throw err;
+        const apiErr = new ApiError(spec.method, spec.path, 0, { message: (err as Error).message });
+        throw Object.assign(apiErr, { cause: err });
       }
-      const retryAfter = response.headers['retry-after'];
-      throw new ApiError(spec.method, spec.path, response.statusCode, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      this.observe(spec.method, spec.path, response.statusCode, started, write);
+      if (response.statusCode >= 400) {
+        const text = await response.body.text().catch((err: unknown) => {
+          if (deadline?.expired) throw err;
+          return '';
+        });
+        let status: Status | undefined;
+        try {
+          status = JSON.parse(text) as Status;
+        } catch {
+          status = { message: text.slice(0, 500) };
+        }
+        const retryAfter = response.headers['retry-after'];
+        throw new ApiError(spec.method, spec.path, response.statusCode, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      }
+      if (response.statusCode === 204) await response.body.dump();
+      return await read(response);
+    } catch (err) {
+      throw deadline?.expired ? new RequestTimeoutError(spec.method, spec.path, timeoutMs, err) : err;
+    } finally {
+      deadline?.clear();
     }
-    if (!stream && response.statusCode === 204) await response.body.dump();
-    return response;
   }
 
   /** Any request, answered with its parsed JSON body. */
   async request<T>(spec: RequestSpec): Promise<T> {
-    const response = await this.send(spec);
-    const text = await readText(response.body);
-    // Health endpoints such as /readyz answer in plain text.
-    const json = String(response.headers['content-type'] ?? '').includes('json');
-    return (text && json ? JSON.parse(text) : text || undefined) as T;
+    return this.send(spec, async (response) => {
+      const text = await readText(response.body);
+      // Health endpoints such as /readyz answer in plain text.
+      const json = String(response.headers['content-type'] ?? '').includes('json');
+      return (text && json ? JSON.parse(text) : text || undefined) as T;
+    });
   }
 
   async get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, signal?: AbortSignal): Promise<T> {
@@ -351,7 +415,8 @@ export class KubeClient {
         },
         signal: options.signal,
       },
-      true,
+      async (opened) => opened,
+      0,
     );
     options.onOpen?.();
     let buffered = '';

@@ -38,4 +38,15 @@ export class ApiError extends Error {
   }
 }
 
+/** The API server did not answer a request completely within the client's request timeout. */
+export class RequestTimeoutError extends ApiError {
+  readonly timeoutMs: number;
+  constructor(method: string, path: string, timeoutMs: number, cause: unknown) {
+    super(method, path, 0, { reason: 'Timeout', message: `no complete response within the client's request timeout of ${timeoutMs} ms` });
+    this.name = 'RequestTimeoutError';
+    this.timeoutMs = timeoutMs;
+    this.cause = cause;
+  }
+}
+
 export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
