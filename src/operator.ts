@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, helpText, parseConfig } from './config/config.ts';
 import type { OperatorConfig } from './config/config.ts';
 import { setupAIModelController } from './controllers/aimodel/setup.ts';
-import { leaseStore } from './kube/adapters.ts';
+import { accessReviewer, leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './desired/defaults.ts';
@@ -204,7 +204,11 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
       if (manager.isLeader() && !aimodel.controller.workersRunning) throw new Error('leader, but workers have not started');
     });
   }
-  manager.add(serverRunnable(() => startMetricsServer({ address: config.metricsBindAddress, registry: metrics.registry, logger: log })), { name: 'metrics server' });
+  // Reviews use the plain client, not leader-only machinery: standby replicas serve metrics too.
+  const secureMetrics = config.metricsSecure
+    ? { reviewer: accessReviewer(client), ...(config.metricsCertPath ? { certFiles: { dir: config.metricsCertPath, certName: config.metricsCertName, keyName: config.metricsCertKey } } : {}) }
+    : undefined;
+  manager.add(serverRunnable(() => startMetricsServer({ address: config.metricsBindAddress, registry: metrics.registry, logger: log, ...(secureMetrics ? { secure: secureMetrics } : {}) })), { name: 'metrics server' });
   manager.add(serverRunnable(() => startHealthServer({ address: config.healthProbeBindAddress, probes, logger: log })), { name: 'health server' });
   manager.add(
     {

@@ -71,6 +71,15 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--leader-elect-id=Leader'], {})).toThrow(/DNS-1123 subdomain/);
   });
 
+  it('keeps plain metrics by default and takes secure metrics with a certificate directory', () => {
+    const defaults = parseConfig([], {});
+    expect(defaults).toMatchObject({ metricsSecure: false, metricsCertName: 'tls.crt', metricsCertKey: 'tls.key' });
+    expect(defaults.metricsCertPath).toBeUndefined();
+    expect(parseConfig(['--metrics-secure', '--metrics-cert-path=/certs', '--metrics-cert-name=cert.pem'], {})).toMatchObject({ metricsSecure: true, metricsCertPath: '/certs', metricsCertName: 'cert.pem' });
+    expect(() => parseConfig(['--metrics-cert-path=/certs'], {})).toThrow(/--metrics-cert-path needs --metrics-secure/);
+    expect(() => parseConfig(['--metrics-secure', '--metrics-cert-key=../key'], {})).toThrow(/expected a file name/);
+  });
+
   it('rejects invalid namespace names', () => {
     expect(() => parseConfig(['--namespaces=Team_A'], {})).toThrow(/namespace names/);
   });

@@ -75,8 +75,19 @@ export const options = {
   renewDeadline: option('leader-elect-renew-deadline', duration(500), 'How long the leader retries renewing before it stops leading.', '10s'),
   retryPeriod: option('leader-elect-retry-period', duration(100), 'Interval between Lease acquire and renew attempts.', '2s'),
   metricsBindAddress: option('metrics-bind-address', address, 'Address of the Prometheus /metrics endpoint.', ':8080'),
+  metricsSecure: option(
+    'metrics-secure',
+    bool,
+    'Serve /metrics over HTTPS to authenticated and authorized callers only, as controller-runtime\'s secure metrics: the bearer token is checked with a TokenReview and access with a SubjectAccessReview for GET on the non-resource URL /metrics (grant it with a ClusterRole rule nonResourceURLs: ["/metrics"], verbs: ["get"]). No token or a rejected one gets 401, a caller without the grant 403. Needs create on tokenreviews and subjectaccessreviews. Off: plain HTTP, open to anyone who reaches the port.',
+    'false',
+    true,
+  ),
+  metricsCertPath: option('metrics-cert-path', z.string().min(1), 'Directory with the metrics serving certificate and key (e.g. a mounted kubernetes.io/tls Secret), re-read when they change. Without it, --metrics-secure serves a self-signed certificate made at start-up.'),
+  metricsCertName: option('metrics-cert-name', z.string().min(1).regex(/^[^/]+$/, { message: 'expected a file name' }), 'Certificate file in --metrics-cert-path.', 'tls.crt'),
+  metricsCertKey: option('metrics-cert-key', z.string().min(1).regex(/^[^/]+$/, { message: 'expected a file name' }), 'Private key file in --metrics-cert-path.', 'tls.key'),
   healthProbeBindAddress: option('health-probe-bind-address', address, 'Address of the /healthz and /readyz endpoints.', ':8081'),
   defaultImage: option('default-image', z.string().min(1).max(512).regex(/^[^\s]+$/, { message: 'expected an image reference without spaces' }), 'Inference image for AIModels that do not set spec.image.', 'openai/chatgpt-local:latest'),
+  clusterDomain: option('cluster-domain', z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local'), "The cluster's DNS domain, for the in-cluster endpoint (http://<model>.<namespace>.svc.<domain>:<port>) reported on each AIModel's status.", 'cluster.local'),
   logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),
   logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),
   syncPeriod: option('sync-period', duration(1000), 'Period of the full resync that re-reconciles every AIModel (jittered by 10%).', '10h'),
@@ -163,6 +174,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     const c = config as OperatorConfig;
     if (c.renewDeadline >= c.leaseDuration) problems.push('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
     if (c.retryPeriod >= c.renewDeadline) problems.push('--leader-elect-retry-period must be shorter than --leader-elect-renew-deadline');
+    if (c.metricsCertPath && !c.metricsSecure) problems.push('--metrics-cert-path needs --metrics-secure (plain HTTP serves no certificate)');
   }
   if (problems.length > 0 && !help) throw new ConfigError(problems);
   return config as OperatorConfig;
@@ -183,6 +195,6 @@ export function helpText(): string {
     lines.push(`      env ${spec.env}${spec.default !== undefined ? `; default ${JSON.stringify(spec.default)}` : ''}`);
   }
   lines.push('  --help      Show this help.', '  --version   Print the version.', '');
-  lines.push('Endpoints: /metrics on the metrics address; /healthz and /readyz on the health probe address.');
+  lines.push('Endpoints: /metrics on the metrics address (HTTPS with authentication under --metrics-secure); /healthz and /readyz on the health probe address.');
   return lines.join('\n');
 }

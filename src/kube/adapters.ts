@@ -1,7 +1,8 @@
 // Binds the generic controller runtime to the API server: a ListWatcher per resource type for
-// informers, and a LeaseStore for leader election.
+// informers, a LeaseStore for leader election, and an AccessReviewer for secure metrics.
 import type { ListWatcher, WatchEvent as RuntimeWatchEvent } from '../runtime/informer.ts';
 import type { Lease, LeaseStore } from '../runtime/leaderelection.ts';
+import type { AccessReviewer, UserInfo } from '../runtime/metricsauth.ts';
 import type { KubeClient } from './client.ts';
 import { Leases } from './resources.ts';
 import type { ResourceType } from './resources.ts';
@@ -40,5 +41,37 @@ export function leaseStore(client: KubeClient, namespace: string, name: string):
     get: () => client.find<KubeObject & Lease>(Leases, namespace, name),
     create: (lease) => client.create(withType(lease)),
     update: (lease) => client.update(withType(lease)),
+  };
+}
+
+/**
+ * TokenReview (authentication.k8s.io/v1) and SubjectAccessReview (authorization.k8s.io/v1), each
+ * bounded by 10 s as controller-runtime's TokenAccessReviewTimeout. Needs `create` on
+ * tokenreviews and subjectaccessreviews.
+ */
+export function accessReviewer(client: KubeClient, timeoutMs = 10_000): AccessReviewer {
+  return {
+    async authenticate(token) {
+      const review = await client.request<{ status?: { authenticated?: boolean; user?: UserInfo } }>({
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/tokenreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return review.status?.authenticated && review.status.user?.username ? review.status.user : undefined;
+    },
+    async authorize(user, { verb, path }) {
+      const review = await client.request<{ status?: { allowed?: boolean; reason?: string } }>({
+        method: 'POST',
+        path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { verb, path } },
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { allowed: review.status?.allowed === true, ...(review.status?.reason ? { reason: review.status.reason } : {}) };
+    },
   };
 }

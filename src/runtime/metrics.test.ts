@@ -1,5 +1,13 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from './clock.ts';
+import type { AccessReviewer, UserInfo } from './metricsauth.ts';
+import { selfSignedCertificate } from './tls.ts';
 import { Controller, TerminalError, type Request, type Result } from './controller.ts';
 import { FakeListWatcher } from './fakes.ts';
 import { Informer, type KubeObject } from './informer.ts';
@@ -122,5 +130,100 @@ describe('metrics', () => {
     expect(parseAddress('[::1]:9090')).toEqual({ host: '::1', port: 9090 });
     expect(() => parseAddress('8080')).toThrow();
     expect(() => parseAddress(':http')).toThrow();
+  });
+});
+
+/** GET over HTTPS; the peer certificate is returned so tests can tell which one was served. */
+function httpsGet(port: number, opts: { token?: string; path?: string; ca?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown>; peer: PeerCertificate }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: opts.path ?? '/metrics',
+        servername: 'localhost',
+        agent: false,
+        ...(opts.ca ? { ca: opts.ca } : { rejectUnauthorized: false }),
+        headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      },
+      (res) => {
+        const peer = (res.socket as TLSSocket).getPeerCertificate();
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers, peer }));
+      },
+    );
+    req.on('error', reject).end();
+  });
+}
+
+describe('secure metrics serving', () => {
+  const reader: UserInfo = { username: 'system:serviceaccount:monitoring:prometheus', groups: ['system:serviceaccounts'] };
+  const stranger: UserInfo = { username: 'system:serviceaccount:default:stranger' };
+  const reviewer: AccessReviewer = {
+    authenticate: async (token) => ({ 'reader-token': reader, 'stranger-token': stranger })[token],
+    authorize: async (user, { verb, path }) => ({ allowed: user.username === reader.username && verb === 'get' && path === '/metrics' }),
+  };
+
+  async function start(secure: Parameters<typeof startMetricsServer>[0]['secure']) {
+    const m = createMetrics({ defaultMetrics: false });
+    m.leaderElection.setLeader('x', true);
+    const server = await startMetricsServer({ address: '127.0.0.1:0', registry: m.registry, secure });
+    closers.push(() => server.close());
+    return server;
+  }
+
+  it('answers 401 without or with a rejected token, 403 without the grant, and the metrics with it, over a self-signed certificate', async () => {
+    const server = await start({ reviewer, selfSignedHosts: ['localhost'] });
+    const anonymous = await httpsGet(server.port);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+    expect(anonymous.body).not.toContain('leader_election_master_status');
+    expect((await httpsGet(server.port, { token: 'forged' })).status).toBe(401);
+    const forbidden = await httpsGet(server.port, { token: 'stranger-token' });
+    expect(forbidden).toMatchObject({ status: 403, body: 'Authorization denied for user system:serviceaccount:default:stranger\n' });
+    // Every path is guarded, as controller-runtime's filter guards the whole server.
+    expect((await httpsGet(server.port, { path: '/other' })).status).toBe(401);
+    expect((await httpsGet(server.port, { token: 'reader-token', path: '/other' })).status).toBe(403);
+
+    const allowed = await httpsGet(server.port, { token: 'reader-token' });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toContain('leader_election_master_status{name="x"} 1');
+    expect(allowed.peer.subject.CN).toBe('metrics');
+    expect(allowed.peer.issuer.CN).toBe('metrics');
+    expect(allowed.peer.subjectaltname).toBe('DNS:localhost');
+
+    // Plain HTTP gets nothing from the TLS port.
+    await expect(fetch(`http://127.0.0.1:${server.port}/metrics`)).rejects.toThrow();
+  });
+
+  it('serves the certificate from files, verifiable by a client that trusts it, and picks up a rotated one', async () => {
+    const first = selfSignedCertificate({ commonName: 'first', hosts: ['localhost'] });
+    const second = selfSignedCertificate({ commonName: 'second', hosts: ['localhost'] });
+    const dir = await mkdtemp(join(tmpdir(), 'aimodel-metrics-tls-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'cert.pem'), first.cert);
+    await writeFile(join(dir, 'key.pem'), first.key);
+    const clock = new FakeClock();
+    const server = await start({ reviewer, certFiles: { dir, certName: 'cert.pem', keyName: 'key.pem' }, clock });
+
+    const verified = await httpsGet(server.port, { token: 'reader-token', ca: first.cert });
+    expect(verified.status).toBe(200);
+    expect(verified.peer.fingerprint256).toBe(new X509Certificate(first.cert).fingerprint256);
+    await expect(httpsGet(server.port, { token: 'reader-token', ca: second.cert })).rejects.toThrow(/self-signed|certificate/);
+
+    await writeFile(join(dir, 'cert.pem'), second.cert);
+    await writeFile(join(dir, 'key.pem'), second.key);
+    clock.advance(10_000);
+    const rotated = await httpsGet(server.port, { token: 'reader-token', ca: second.cert });
+    expect(rotated.peer.fingerprint256).toBe(new X509Certificate(second.cert).fingerprint256);
+  });
+
+  it('refuses to start with a key that does not belong to the certificate', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aimodel-metrics-tls-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'tls.crt'), selfSignedCertificate({ commonName: 'a', hosts: ['localhost'] }).cert);
+    await writeFile(join(dir, 'tls.key'), selfSignedCertificate({ commonName: 'b', hosts: ['localhost'] }).key);
+    await expect(start({ reviewer, certFiles: { dir, certName: 'tls.crt', keyName: 'tls.key' } })).rejects.toThrow(/tls\.key is not the key of .*tls\.crt/);
   });
 });

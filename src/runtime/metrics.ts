@@ -1,10 +1,16 @@
 // Prometheus metrics with controller-runtime / client-go names, labels and buckets
 // (operator-machinery.md §3.2), so stock controller-runtime dashboards and alerts work.
 import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { realClock, type Clock } from './clock.ts';
 import type { ControllerMetrics, ReconcileResultLabel } from './controller.ts';
 import { noopLogger, type Logger } from './logger.ts';
+import { MetricsAuthFilter, type AccessReviewer } from './metricsauth.ts';
 import { listen, type ServerHandle } from './server.ts';
+import { readCertificateFiles, selfSignedCertificate, watchCertificateFiles, type CertificateFiles } from './tls.ts';
 import type { WorkQueueMetricsProvider } from './workqueue.ts';
 
 /** controller-runtime pkg/internal/controller/metrics: reconcile_time_seconds buckets. */
@@ -231,13 +237,28 @@ export function createMetrics(opts: CreateMetricsOptions = {}): OperatorMetrics 
   };
 }
 
-export function startMetricsServer(opts: {
+/**
+ * Secure serving, as controller-runtime's SecureServing with the authentication filter: HTTPS,
+ * and every request authenticated (TokenReview) and authorized (SubjectAccessReview).
+ */
+export interface SecureMetricsOptions {
+  reviewer: AccessReviewer;
+  /** Certificate and key files, re-read when they change; without them a self-signed certificate is made at start. */
+  certFiles?: CertificateFiles;
+  /** Names and IPs of the self-signed certificate (default: localhost, the host name, 127.0.0.1, ::1). */
+  selfSignedHosts?: string[];
+  clock?: Clock;
+}
+
+export async function startMetricsServer(opts: {
   address?: string;
   registry: Registry;
   logger?: Logger;
+  /** Off: plain HTTP, anyone who reaches the port reads every series. */
+  secure?: SecureMetricsOptions;
 }): Promise<ServerHandle> {
   const log = opts.logger ?? noopLogger;
-  const server = createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -254,8 +275,49 @@ export function startMetricsServer(opts: {
         res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
       },
     );
-  });
-  return listen(server, opts.address ?? ':8080');
+  };
+  const secure = opts.secure;
+  if (!secure) return listen(createServer(serve), opts.address ?? ':8080');
+
+  const clock = secure.clock ?? realClock;
+  const auth = new MetricsAuthFilter({ reviewer: secure.reviewer, clock });
+  // As controller-runtime's filter, it guards the whole server: an unknown path is a 401 too.
+  const guarded = (req: IncomingMessage, res: ServerResponse) => {
+    auth.check(req).then(
+      (decision) => {
+        if (decision.ok) return serve(req, res);
+        if (decision.status === 500) log.error({ err: decision.cause }, decision.message);
+        else log.debug({ status: decision.status, path: req.url }, decision.message);
+        res
+          .writeHead(decision.status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...(decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
+          .end(`${decision.message}\n`);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'metrics authentication failed');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+      },
+    );
+  };
+  const files = secure.certFiles;
+  const certificate = files
+    ? readCertificateFiles(files)
+    : selfSignedCertificate({ commonName: 'metrics', hosts: secure.selfSignedHosts ?? ['localhost', hostname(), '127.0.0.1', '::1'] });
+  if (!files) log.info({}, 'metrics served over HTTPS with a self-signed certificate made at start-up (no --metrics-cert-path)');
+  const server = createHttpsServer({ ...certificate, minVersion: 'TLSv1.2' }, guarded);
+  const watcher = files ? watchCertificateFiles(files, (pair) => server.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }), { clock, logger: log, initial: certificate }) : undefined;
+  try {
+    const handle = await listen(server, opts.address ?? ':8080');
+    return {
+      port: handle.port,
+      async close() {
+        watcher?.stop();
+        await handle.close();
+      },
+    };
+  } catch (err) {
+    watcher?.stop();
+    throw err;
+  }
 }
 
 export interface Sample<L extends string> {
