@@ -12,10 +12,12 @@ import { setupAIModelController } from './controllers/aimodel/setup.ts';
 import { accessReviewer, leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
 import { KubeEventRecorder } from './kube/events.ts';
+import { fencedClient } from './kube/fenced.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './desired/defaults.ts';
 import { createLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
 import { realClock } from './runtime/clock.ts';
+import { FencedWriteError, WriteFence } from './runtime/fence.ts';
 import { EventLoopMonitor, HealthProbes, informersSynced, startHealthServer } from './runtime/health.ts';
 import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
 import { LeaderElectionLostError, Manager, serverRunnable } from './runtime/manager.ts';
@@ -175,14 +177,18 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
         metrics: metrics.leaderElection,
       })
     : undefined;
-  const manager = new Manager({ logger: log, clock: realClock, ...(elector ? { leaderElector: elector } : {}), gracefulShutdownTimeoutMs: config.gracefulShutdownTimeout });
-  const events = new KubeEventRecorder(client, {
+  // The controller and its Events write through the fence, open only while this replica leads;
+  // the Lease (through `client`) is renewed and released outside it.
+  const writeFence = new WriteFence();
+  const leaderClient = fencedClient(client, writeFence);
+  const manager = new Manager({ logger: log, clock: realClock, ...(elector ? { leaderElector: elector } : {}), gracefulShutdownTimeoutMs: config.gracefulShutdownTimeout, writeFence });
+  const events = new KubeEventRecorder(leaderClient, {
     component: 'aimodel-operator',
     host: hostname(),
-    onError: (err) => log.warn({ err }, 'could not record an Event'),
+    onError: (err) => (err instanceof FencedWriteError ? log.debug({ err }, 'Event not recorded: no longer leading') : log.warn({ err }, 'could not record an Event')),
   });
   const aimodel = setupAIModelController({
-    client,
+    client: leaderClient,
     manager,
     namespaces: config.namespaces,
     defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage },

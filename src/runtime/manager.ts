@@ -2,6 +2,7 @@
 // every replica, controllers only on the leader, and orders shutdown so the lease is released
 // only after the leader's work has drained.
 import { realClock, type Clock } from './clock.ts';
+import type { WriteFence } from './fence.ts';
 import type { LeaderCallbacks } from './leaderelection.ts';
 import { noopLogger, type Logger } from './logger.ts';
 import type { ServerHandle } from './server.ts';
@@ -30,6 +31,11 @@ export interface ManagerOptions {
   /** Without an elector, leader-election runnables start at once (single replica, tests). */
   leaderElector?: LeaderElectorLike;
   gracefulShutdownTimeoutMs?: number;
+  /**
+   * The fence the leader's writes run through: open while leader runnables may run, closed at
+   * once when leadership is lost, drained before the lease is released.
+   */
+  writeFence?: WriteFence;
 }
 
 interface Entry {
@@ -43,6 +49,7 @@ export class Manager {
   readonly #clock: Clock;
   readonly #elector: LeaderElectorLike | undefined;
   readonly #graceMs: number;
+  readonly #fence: WriteFence | undefined;
   readonly #entries: Entry[] = [];
   #started = false;
   #leading = false;
@@ -52,6 +59,7 @@ export class Manager {
     this.#clock = opts.clock ?? realClock;
     this.#elector = opts.leaderElector;
     this.#graceMs = opts.gracefulShutdownTimeoutMs ?? 30_000;
+    this.#fence = opts.writeFence;
   }
 
   add(runnable: Runnable, opts: { name: string; needLeaderElection?: boolean }): this {
@@ -105,12 +113,15 @@ export class Manager {
     const startLeaderRunnables = (): void => {
       if (stopping) return;
       this.#leading = true;
+      this.#fence?.open();
       this.#log.info({ count: leaderEntries.length }, 'starting leader election runnables');
       for (const e of leaderEntries) launch(e, leaderStop.signal, leaderRuns);
     };
 
     // Called synchronously from the elector so leader work stops before anything else runs.
     const leadershipLost = (): void => {
+      // First, and even while shutting down: from this instant another replica may lead.
+      this.#fence?.close(new LeaderElectionLostError());
       const wasLeading = this.#leading;
       this.#leading = false;
       if (stopping || !wasLeading) return;
@@ -159,6 +170,12 @@ export class Manager {
       for (const e of leaderEntries) e.runnable.cancel?.(reason);
     }
     this.#leading = false;
+    // The writes that work started (Events recorded in the background among them) finish while
+    // the lease is still ours; whatever has not finished by the deadline is abandoned.
+    if (this.#fence) {
+      if (timedOut || !(await this.#waitUntil(this.#fence.drain('leader work stopped'), deadline))) timedOut = true;
+      this.#fence.close(failure ?? new Error('leader work stopped'));
+    }
 
     // 2. Only then give up the lease, so a successor never overlaps with our in-flight work.
     electorStop.abort();
