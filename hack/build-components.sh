@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned control-plane components (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, etcd, kwok, helm) from source through the Go module proxy.
+# kube-scheduler, kubectl, etcd, kwok, helm) and the tests' kstatus checker from source through
+# the Go module proxy.
 #
 # Each component is pinned by a wrapper Go module under hack/components/<name> (go.mod and
 # go.sum committed). Binaries land in $AIMODEL_CACHE/<name>-<version>-<pinhash>/bin and are
@@ -45,7 +46,9 @@ build() {
   local name=$1 module=$2 ldflags=$3; shift 3
   local dir="$COMPONENTS_DIR/$name" version pinhash out
   version="$(pinned_version "$name" "$module")"
-  pinhash="$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$GO_VERSION $ldflags $*") | sha256sum | cut -c1-12)"
+  # A wrapper with a program of its own (kstatus) is pinned by its sources too.
+  pinhash="$( (cat "$dir/go.mod" "$dir/go.sum"; for src in "$dir"/*.go; do if [ -f "$src" ]; then cat "$src"; fi; done
+               echo "$GO_VERSION $ldflags $*") | sha256sum | cut -c1-12)"
   out="$CACHE/$name-$version-$pinhash"
   if [ -f "$out/.complete" ]; then
     say "$name $version: cached in $out"
@@ -83,7 +86,7 @@ etcd_version="$(pinned_version etcd go.etcd.io/etcd/server/v3)"
 kwok_version="$(pinned_version kwok sigs.k8s.io/kwok)"
 helm_version="$(pinned_version helm helm.sh/helm/v3)"
 
-wanted=("$@"); [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kwok helm kubernetes)
+wanted=("$@"); [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kwok helm kstatus kubernetes)
 for c in "${wanted[@]}"; do
   case "$c" in
     etcd) build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_version" go.etcd.io/etcd/server/v3 ;;
@@ -98,10 +101,12 @@ for c in "${wanted[@]}"; do
             cat "$stages_src/$f.yaml"; echo "---"
           done > "$CACHE/share/kwok-stages.yaml" ;;
     helm) build helm helm.sh/helm/v3 "-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" helm.sh/helm/v3/cmd/helm ;;
+    # The wrapper's own main package: cli-utils ships kstatus as a library, not a command.
+    kstatus) build kstatus sigs.k8s.io/cli-utils "" . ;;
     kubernetes) build kubernetes k8s.io/kubernetes "$k8s_ldflags" \
           k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
           k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ;;
-    *) die "unknown component '$c' (known: etcd kwok helm kubernetes)" ;;
+    *) die "unknown component '$c' (known: etcd kwok helm kstatus kubernetes)" ;;
   esac
 done
 say "components ready in $CACHE/bin"
