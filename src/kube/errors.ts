@@ -21,6 +21,8 @@ export class ApiError extends Error {
   readonly causes: StatusCause[];
   /** From the Retry-After header or the Status details: how long the server asked us to wait. */
   readonly retryAfterMs: number | undefined;
+  /** The API server's own message, without the request line this error's message adds. */
+  readonly serverMessage: string;
   readonly method: string;
   readonly path: string;
 
@@ -32,6 +34,7 @@ export class ApiError extends Error {
     this.path = path;
     this.status = status;
     this.reason = reason;
+    this.serverMessage = body?.message ?? '';
     this.causes = body?.details?.causes ?? [];
     const seconds = retryAfterHeader !== undefined ? Number(retryAfterHeader) : body?.details?.retryAfterSeconds;
     this.retryAfterMs = seconds !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
@@ -50,3 +53,17 @@ export class RequestTimeoutError extends ApiError {
 }
 
 export const isNotFound = (err: unknown): boolean => err instanceof ApiError && err.status === 404;
+
+/**
+ * The API server refused the object itself, not the request's timing, so sending it again
+ * cannot succeed until something else changes (the spec, a webhook, a policy): invalid (422) or
+ * malformed (400), or a body server-side apply could not convert to its typed form, which it
+ * reports as a 500 InternalError whose own message says so (junk in a schemaless field, an
+ * object stored under an older schema). Decided from the code, the reason and the server's
+ * message only: the request path, which names the object, plays no part.
+ */
+export function isRefusal(err: unknown): err is ApiError {
+  if (!(err instanceof ApiError)) return false;
+  if (err.status === 400 || err.status === 422) return true;
+  return err.status === 500 && err.reason === 'InternalError' && /failed to (create typed|convert)|typed (patch|value|object)/i.test(err.serverMessage);
+}
