@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rootCause } from './rootcause.ts';
 
@@ -61,6 +62,16 @@ describe('rootCause', () => {
     ]);
     expect(cause).toMatchObject({ reason: 'InsufficientGPU', pods: 2 });
     expect(cause?.message).toContain('and 1 more pod');
+  });
+
+  it('names the same pod whatever order the cache lists the pods in', () => {
+    const pods = ['m-7d9f-zz', 'm-7d9f-aa', 'm-7d9f-mm'].map((name) => unschedulable(name, '0/4 nodes are available: 4 Insufficient nvidia.com/gpu.'));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(pods, { minLength: 3, maxLength: 3 }), (order) => {
+        expect(rootCause(order)?.message).toBe(rootCause(pods)?.message);
+        expect(rootCause(order)?.message).toContain('pod m-7d9f-aa ');
+      }),
+    );
   });
 
   it('finds nothing wrong with ready or terminating pods', () => {

@@ -105,7 +105,10 @@ function podCause(pod: PodJson): { reason: RootCauseReason; message: string } | 
 /** The most telling cause across a model's pods, or undefined when none shows a problem. */
 export function rootCause(pods: readonly PodJson[]): RootCause | undefined {
   const found = new Map<RootCauseReason, { message: string; pods: number }>();
-  for (const pod of pods) {
+  // The message names one pod: always the same one for the same pods, whatever order the cache
+  // lists them in, so a restarted operator computes the very status it wrote before.
+  const byName = [...pods].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  for (const pod of byName) {
     const cause = podCause(pod);
     if (!cause) continue;
     const entry = found.get(cause.reason);
