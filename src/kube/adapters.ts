@@ -38,9 +38,9 @@ export function listWatcher<T extends KubeObject>(client: KubeClient, type: Reso
 export function leaseStore(client: KubeClient, namespace: string, name: string): LeaseStore {
   const withType = (lease: Lease) => ({ apiVersion: Leases.apiVersion, kind: Leases.kind, ...lease });
   return {
-    get: () => client.find<KubeObject & Lease>(Leases, namespace, name),
-    create: (lease) => client.create(withType(lease)),
-    update: (lease) => client.update(withType(lease)),
+    get: (signal) => client.find<KubeObject & Lease>(Leases, namespace, name, signal),
+    create: (lease, signal) => client.create(withType(lease), signal ? { signal } : {}),
+    update: (lease, signal) => client.update(withType(lease), signal ? { signal } : {}),
   };
 }
 

@@ -164,25 +164,28 @@ export class FakeLeaseStore implements LeaseStore {
   #failures: Array<{ op: 'get' | 'create' | 'update'; err: Error }> = [];
   #blocked: Array<() => void> | undefined;
 
-  get(): Promise<Lease | undefined> {
-    return this.#op('get', () => (this.lease ? structuredClone(this.lease) : undefined));
+  /** Calls abandoned through their signal while they hung. */
+  abandoned = 0;
+
+  get(signal?: AbortSignal): Promise<Lease | undefined> {
+    return this.#op('get', () => (this.lease ? structuredClone(this.lease) : undefined), signal);
   }
 
-  create(l: Lease): Promise<Lease> {
+  create(l: Lease, signal?: AbortSignal): Promise<Lease> {
     return this.#op('create', () => {
       if (this.lease) throw httpError(409, 'already exists');
       this.lease = { ...structuredClone(l), metadata: { ...l.metadata, resourceVersion: String(++this.#rv) } };
       return structuredClone(this.lease);
-    });
+    }, signal);
   }
 
-  update(l: Lease): Promise<Lease> {
+  update(l: Lease, signal?: AbortSignal): Promise<Lease> {
     return this.#op('update', () => {
       if (!this.lease) throw httpError(404, 'not found');
       if (l.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw httpError(409, 'conflict');
       this.lease = { ...structuredClone(l), metadata: { ...l.metadata, resourceVersion: String(++this.#rv) } };
       return structuredClone(this.lease);
-    });
+    }, signal);
   }
 
   /** Another client writes the lease directly (bumps resourceVersion). */
@@ -207,7 +210,7 @@ export class FakeLeaseStore implements LeaseStore {
     };
   }
 
-  #op<V>(op: 'get' | 'create' | 'update', fn: () => V): Promise<V> {
+  #op<V>(op: 'get' | 'create' | 'update', fn: () => V, signal?: AbortSignal): Promise<V> {
     this.calls.push(op);
     const run = (): Promise<V> => {
       const i = this.#failures.findIndex((f) => f.op === op);
@@ -223,6 +226,17 @@ export class FakeLeaseStore implements LeaseStore {
     };
     const blocked = this.#blocked;
     if (!blocked) return run();
-    return new Promise((resolve, reject) => blocked.push(() => run().then(resolve, reject)));
+    // A hung call stays hung (and never reaches the store) once its caller abandons it.
+    return new Promise((resolve, reject) => {
+      let abandoned = false;
+      signal?.addEventListener('abort', () => {
+        abandoned = true;
+        this.abandoned++;
+        reject(signal.reason);
+      }, { once: true });
+      blocked.push(() => {
+        if (!abandoned) run().then(resolve, reject);
+      });
+    });
   }
 }

@@ -129,7 +129,7 @@ describe('Manager with a write fence', () => {
     expect(await run).toBe('resolved undefined');
   });
 
-  it('on a lost lease closes the fence at the renew deadline: writes in flight are aborted, none is started after', async () => {
+  it('on a lost lease closes the fence at the renew deadline: writes in flight (and the renewal) are abandoned, none is started after', async () => {
     const clock = new FakeClock();
     const store = new FakeLeaseStore();
     const { fence, writer, manager } = elected(clock, store);
@@ -138,7 +138,8 @@ describe('Manager with a write fence', () => {
     expect(fence.isOpen).toBe(true);
     const lastRenew = clock.now();
 
-    store.block(); // the API server stops answering (a partition)
+    const unblock = store.block(); // the API server stops answering (a partition)
+    const renewTime = store.lease?.spec.renewTime;
     const inFlight = new PendingWrite();
     const inFlightOutcome = writer.write(inFlight);
     // One tick before the deadline the leader still writes.
@@ -158,6 +159,11 @@ describe('Manager with a write fence', () => {
     expect(await writer.write(afterDeadline)).toBe('FencedWriteError: write fenced: leader election lost');
     expect(afterDeadline.sent).toBe(0);
     expect(await run).toBe('LeaderElectionLostError: leader election lost');
+    // The renewal that hung is abandoned too: it does not land when the API server answers again.
+    expect(store.abandoned).toBe(1);
+    unblock();
+    await flushMicrotasks();
+    expect(store.lease?.spec.renewTime).toBe(renewTime);
   });
 
   it('on shutdown lets the writes in flight finish, closes the fence, and only then releases the lease', async () => {

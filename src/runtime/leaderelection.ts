@@ -17,12 +17,13 @@ export type Lease = {
   };
 };
 
+/** The signal abandons a request (a renewal still unanswered at the renew deadline). */
 export interface LeaseStore {
   /** undefined when the Lease does not exist. */
-  get(): Promise<Lease | undefined>;
-  create(l: Lease): Promise<Lease>;
+  get(signal?: AbortSignal): Promise<Lease | undefined>;
+  create(l: Lease, signal?: AbortSignal): Promise<Lease>;
   /** Full replace guarded by metadata.resourceVersion; rejects with `.status` 409 on conflict. */
-  update(l: Lease): Promise<Lease>;
+  update(l: Lease, signal?: AbortSignal): Promise<Lease>;
 }
 
 export interface LeaderCallbacks {
@@ -176,6 +177,9 @@ export class LeaderElector {
       let finished = false;
       let deadline: Timer | undefined;
       let next: Timer | undefined;
+      // As client-go bounds each renewal by the renew deadline: a renewal still unanswered when
+      // leadership ends is abandoned, not left to arrive later (or to hold up the shutdown).
+      let attempt: AbortController | undefined;
       const finish = (outcome: 'lost' | 'cancelled'): void => {
         if (finished) return;
         finished = true;
@@ -183,6 +187,7 @@ export class LeaderElector {
         this.#clock.clearTimeout(next);
         signal.removeEventListener('abort', onAbort);
         if (outcome === 'lost') onLost();
+        attempt?.abort(new Error('leader election ended'));
         resolve(outcome);
       };
       const onAbort = (): void => finish('cancelled');
@@ -193,10 +198,11 @@ export class LeaderElector {
         deadline = this.#clock.setTimeout(() => finish('lost'), this.#renewDeadlineMs);
       };
       const renew = async (): Promise<void> => {
-        const attempt = await this.#tryAcquireOrRenew();
+        attempt = new AbortController();
+        const result = await this.#tryAcquireOrRenew(attempt.signal);
         if (finished) return;
-        if (attempt === 'acquired') armDeadline();
-        else if (attempt === 'held-by-other') {
+        if (result === 'acquired') armDeadline();
+        else if (result === 'held-by-other') {
           // Someone else holds a valid lease: waiting out the deadline would only prolong two leaders.
           finish('lost');
           return;
@@ -211,16 +217,16 @@ export class LeaderElector {
   }
 
   /** One round of client-go tryAcquireOrRenew. Never throws. */
-  #tryAcquireOrRenew(): Promise<Attempt> {
-    const p = this.#tryAcquireOrRenewUnsafe().catch((err: unknown) => {
-      this.#log.warn({ err }, 'error acquiring or renewing lease');
+  #tryAcquireOrRenew(signal?: AbortSignal): Promise<Attempt> {
+    const p = this.#tryAcquireOrRenewUnsafe(signal).catch((err: unknown) => {
+      if (!signal?.aborted) this.#log.warn({ err }, 'error acquiring or renewing lease');
       return 'failed' as const;
     });
     this.#inflight = p;
     return p;
   }
 
-  async #tryAcquireOrRenewUnsafe(): Promise<Attempt> {
+  async #tryAcquireOrRenewUnsafe(signal: AbortSignal | undefined): Promise<Attempt> {
     const now = this.#clock.now();
     const nowTime = toMicroTime(now);
 
@@ -233,14 +239,15 @@ export class LeaderElector {
         renewTime: nowTime,
       });
       try {
-        this.#setObserved(await this.#store.update(renewed), now);
+        this.#setObserved(await this.#store.update(renewed, signal), now);
         return 'acquired';
       } catch (err) {
+        if (signal?.aborted) throw err;
         this.#log.debug({ err }, 'optimistic lease renew failed; falling back to slow path');
       }
     }
 
-    const current = await this.#store.get();
+    const current = await this.#store.get(signal);
     if (!current) {
       const created = await this.#store.create({
         metadata: { name: this.leaseName, namespace: this.#namespace },
@@ -251,7 +258,7 @@ export class LeaderElector {
           renewTime: nowTime,
           leaseTransitions: 0,
         },
-      });
+      }, signal);
       this.#setObserved(created, now);
       return 'acquired';
     }
@@ -271,7 +278,7 @@ export class LeaderElector {
       leaseTransitions: (current.spec.leaseTransitions ?? 0) + (weHold ? 0 : 1),
     };
     try {
-      this.#setObserved(await this.#store.update(this.#withSpec(current, spec)), now);
+      this.#setObserved(await this.#store.update(this.#withSpec(current, spec), signal), now);
       return 'acquired';
     } catch (err) {
       if (statusOf(err) === 409) {
