@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from './clock.ts';
 import { EventLoopMonitor, HealthProbes, informersSynced, startHealthServer } from './health.ts';
+import { MemoryLogger } from './logger.ts';
 import type { ServerHandle } from './server.ts';
 
 const closers: Array<() => Promise<void>> = [];
@@ -8,8 +9,8 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function serve(probes: HealthProbes): Promise<(path: string) => Promise<{ status: number; body: string }>> {
-  const server: ServerHandle = await startHealthServer({ address: '127.0.0.1:0', probes });
+async function serve(probes: HealthProbes, logger?: MemoryLogger): Promise<(path: string) => Promise<{ status: number; body: string }>> {
+  const server: ServerHandle = await startHealthServer({ address: '127.0.0.1:0', probes, ...(logger ? { logger } : {}) });
   closers.push(() => server.close());
   return async (path) => {
     const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
@@ -44,6 +45,32 @@ describe('health server', () => {
 
     synced = true;
     expect(await get('/readyz')).toEqual({ status: 200, body: 'ok' });
+  });
+
+  it('logs a failing probe when the failure starts or changes, not on every probe', async () => {
+    const probes = new HealthProbes();
+    let problem: string | undefined = 'caches not synced: aimodels';
+    probes.addReadyzCheck('informers-synced', () => {
+      if (problem) throw new Error(problem);
+    });
+    const log = new MemoryLogger();
+    const get = await serve(probes, log);
+    const logged = () => log.records.filter((r) => r.msg === 'probe failed').map((r) => String(r.obj.body).split('\n')[0]);
+
+    for (let i = 0; i < 3; i++) expect((await get('/readyz')).status).toBe(500);
+    expect(logged()).toEqual(['[-]informers-synced failed: caches not synced: aimodels']);
+    problem = 'caches cannot reach the API server: aimodels';
+    await get('/readyz');
+    await get('/readyz');
+    problem = undefined;
+    expect((await get('/readyz')).status).toBe(200);
+    problem = 'caches not synced: aimodels';
+    await get('/readyz');
+    expect(logged()).toEqual([
+      '[-]informers-synced failed: caches not synced: aimodels',
+      '[-]informers-synced failed: caches cannot reach the API server: aimodels',
+      '[-]informers-synced failed: caches not synced: aimodels',
+    ]);
   });
 
   it('informersSynced names the caches still syncing', () => {

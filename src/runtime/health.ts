@@ -161,6 +161,9 @@ export function startHealthServer(opts: {
   logger?: Logger;
 }): Promise<ServerHandle> {
   const log = opts.logger ?? noopLogger;
+  // The kubelet probes every few seconds: a failure is logged when it starts or changes, not
+  // on every probe for as long as it lasts.
+  const lastFailureLogged: Record<Kind, string | undefined> = { healthz: undefined, readyz: undefined };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://probe');
     const kind: Kind | undefined = /^\/healthz(\/|$)/.test(url.pathname)
@@ -174,7 +177,11 @@ export function startHealthServer(opts: {
     }
     handleProbe(opts.probes, kind, url).then(
       ({ status, body }) => {
-        if (status !== 200) log.info({ probe: kind, status, body }, 'probe failed');
+        if (status === 200) lastFailureLogged[kind] = undefined;
+        else if (body !== lastFailureLogged[kind]) {
+          lastFailureLogged[kind] = body;
+          log.info({ probe: kind, status, body }, 'probe failed');
+        } else log.debug({ probe: kind, status }, 'probe failed again');
         res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(body);
       },
       (err: unknown) => {

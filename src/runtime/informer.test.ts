@@ -280,6 +280,41 @@ describe('Informer', () => {
     expect(lw.listCalls.at(-1)).toEqual({ limit: undefined, continue: undefined });
   });
 
+  it('warns once for a run of like failures, exposes the latest, tells observers, and says when it works again', async () => {
+    const { clock, lw, informer, start, log } = setup();
+    const seen: string[] = [];
+    informer.addFailureObserver({ failed: (err) => seen.push(`failed ${(err as { status: number }).status}`), recovered: () => seen.push('recovered') });
+    for (let i = 0; i < 3; i++) lw.failNextList(httpError(404, 'the server could not find the requested resource'));
+    lw.failNextList(httpError(503));
+    let timer = clock.nextTimer();
+    const watching = start();
+    for (const delay of [800, 1600, 3200, 6400]) {
+      expect((await timer).delay).toBe(delay);
+      expect(informer.lastFailure()).toMatchObject({ status: delay === 6400 ? 503 : 404 });
+      timer = clock.nextTimer();
+      await clock.advanceAsync(delay);
+    }
+    await watching;
+    expect(informer.hasSynced()).toBe(true);
+    expect(informer.lastFailure()).toBeUndefined();
+    expect(seen).toEqual(['failed 404', 'failed 404', 'failed 404', 'failed 503', 'recovered']);
+    const failures = log.records.filter((r) => r.msg?.startsWith('list/watch failed'));
+    expect(failures.map((r) => `${r.level} ${(r.obj.err as { status: number }).status}`)).toEqual(['warn 404', 'debug 404', 'debug 404', 'warn 503']);
+    expect(log.records.filter((r) => r.msg === 'list/watch works again')).toHaveLength(1);
+  });
+
+  it('an observer that throws is logged and does not stop the retries', async () => {
+    const { clock, lw, informer, start, log } = setup();
+    informer.addFailureObserver({ failed: () => { throw new Error('observer broke'); } });
+    lw.failNextList(httpError(404));
+    const timer = clock.nextTimer();
+    const watching = start();
+    await clock.advanceAsync((await timer).delay);
+    await watching;
+    expect(informer.hasSynced()).toBe(true);
+    expect(log.records.some((r) => r.level === 'error' && r.msg === 'failure observer threw; continuing')).toBe(true);
+  });
+
   it('treats a stream that closes at once with no events as an error (backoff, not a hot loop)', async () => {
     const { clock, lw, start } = setup();
     const watch = await start();

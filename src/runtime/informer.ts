@@ -46,6 +46,12 @@ export interface EventHandler<T> {
 
 export type IndexFunc<T> = (obj: T) => string[];
 
+/** Told of every failed list/watch attempt, and once of the recovery after a run of them. */
+export interface FailureObserver {
+  failed?(err: unknown): void;
+  recovered?(): void;
+}
+
 /** Cache key: "namespace/name", or "name" for cluster-scoped objects (client-go MetaNamespaceKeyFunc). */
 export function objectKey(obj: KubeObject): string {
   const { namespace, name } = obj.metadata;
@@ -167,6 +173,7 @@ export class Informer<T extends KubeObject> {
   readonly #store = new Map<string, T>();
   readonly #indices = new Map<string, Map<string, Set<string>>>();
   readonly #handlers = new Set<EventHandler<T>>();
+  readonly #failureObservers = new Set<FailureObserver>();
   #resourceVersion = '';
   #synced = false;
   /** The cache must be refilled with a full state (list, or stream with initial events). */
@@ -179,6 +186,7 @@ export class Informer<T extends KubeObject> {
   #failures = 0;
   #lastFailureAt = 0;
   #failingSince: number | undefined;
+  #lastFailure: unknown;
 
   constructor(opts: InformerOptions<T>) {
     this.name = opts.name;
@@ -269,6 +277,21 @@ export class Informer<T extends KubeObject> {
     return this.#failingSince === undefined ? undefined : this.#clock.now() - this.#failingSince;
   }
 
+  /**
+   * The error of the latest failed list/watch attempt while they keep failing; undefined while
+   * list/watch works. A `status` of 404 means the API server does not serve the resource at all
+   * (its CustomResourceDefinition is not installed, or not at this version).
+   */
+  lastFailure(): unknown {
+    return this.#lastFailure;
+  }
+
+  /** Registers an observer of list/watch failures and recoveries; returns a function that removes it. */
+  addFailureObserver(observer: FailureObserver): () => void {
+    this.#failureObservers.add(observer);
+    return () => this.#failureObservers.delete(observer);
+  }
+
   /** Milliseconds since the last list, watch event, bookmark or stream open; undefined before any. */
   lastActivityAgeMs(): number | undefined {
     return this.#lastActivity === undefined ? undefined : this.#clock.now() - this.#lastActivity;
@@ -332,7 +355,13 @@ export class Informer<T extends KubeObject> {
         }
         this.#failingSince ??= this.#clock.now();
         const delay = this.#nextBackoff();
-        this.#log.warn({ err, delayMs: Math.round(delay), relist: this.#needList }, 'list/watch failed; retrying after backoff');
+        // A failure like the one before (an API server down for minutes, a resource it does not
+        // serve) is worth one warning, not one per retry: /readyz reports it while it lasts.
+        const fields = { err, delayMs: Math.round(delay), relist: this.#needList };
+        if (sameFailure(this.#lastFailure, err)) this.#log.debug(fields, 'list/watch failed again; retrying after backoff');
+        else this.#log.warn(fields, 'list/watch failed; retrying after backoff');
+        this.#lastFailure = err;
+        this.#notifyFailureObservers('failed', err);
         await sleep(this.#clock, delay, signal);
       }
     }
@@ -382,12 +411,34 @@ export class Informer<T extends KubeObject> {
     this.#listed(rv);
   }
 
+  /** The API server answered a list or opened a watch: whatever failed before works again. */
+  #recovered(): void {
+    if (this.#failingSince === undefined) return;
+    this.#log.info({ failedForMs: this.#clock.now() - this.#failingSince }, 'list/watch works again');
+    this.#failingSince = undefined;
+    this.#lastFailure = undefined;
+    this.#notifyFailureObservers('recovered');
+  }
+
+  #notifyFailureObservers(kind: 'failed', err: unknown): void;
+  #notifyFailureObservers(kind: 'recovered'): void;
+  #notifyFailureObservers(kind: keyof FailureObserver, err?: unknown): void {
+    for (const observer of this.#failureObservers) {
+      try {
+        if (kind === 'failed') observer.failed?.(err);
+        else observer.recovered?.();
+      } catch (observerErr) {
+        this.#log.error({ err: observerErr }, 'failure observer threw; continuing');
+      }
+    }
+  }
+
   /** The cache holds a full, current state as of `resourceVersion`. */
   #listed(resourceVersion: string): void {
     this.#needList = false;
     this.#resourceVersion = resourceVersion;
     this.#lastListAt = this.#lastActivity = this.#clock.now();
-    this.#failingSince = undefined;
+    this.#recovered();
     if (!this.#synced) {
       this.#synced = true;
       for (const w of this.#syncWaiters.splice(0)) w();
@@ -460,9 +511,7 @@ export class Informer<T extends KubeObject> {
           timeoutSeconds: this.#watchTimeout(),
           ...(initialEvents ? { sendInitialEvents: true } : {}),
           signal: ac.signal,
-          onOpen: () => {
-            this.#failingSince = undefined;
-          },
+          onOpen: () => this.#recovered(),
         },
         (e) => {
           // A stream may deliver buffered events after we gave up on it; they must not
@@ -617,6 +666,14 @@ export class Informer<T extends KubeObject> {
   #handlerFailed(err: unknown, kind: string, obj: T): void {
     this.#log.error({ err, handler: kind, key: objectKey(obj) }, 'event handler threw; continuing');
   }
+}
+
+/** Two list/watch errors of one kind: the same class, HTTP status and reason. */
+function sameFailure(a: unknown, b: unknown): boolean {
+  if (!(a instanceof Error) || !(b instanceof Error)) return false;
+  const { status: statusA, reason: reasonA } = a as { status?: unknown; reason?: unknown };
+  const { status: statusB, reason: reasonB } = b as { status?: unknown; reason?: unknown };
+  return a.constructor === b.constructor && statusA === statusB && reasonA === reasonB;
 }
 
 export function isGone(err: unknown): boolean {
