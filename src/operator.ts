@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, helpText, parseConfig } from './config/config.ts';
 import type { OperatorConfig } from './config/config.ts';
@@ -98,7 +97,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 
   const operator = await startOperator(config, kc, log);
-  if (config.optimizeForSize) optimizeForSizeOnceSettled(operator, log);
   const onSignal = (signal: NodeJS.Signals) => {
     if (operator.stopping) {
       log.warn({ signal }, 'second signal: exiting at once');
@@ -121,23 +119,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   } finally {
     log.flush?.();
   }
-}
-
-/**
- * Switches V8 to --optimize-for-size once the caches have synced and the first reconcile of
- * every model has been handed out: start-up runs at full speed, the long idle life after it
- * in less memory. Process-wide, so main does it, not startOperator (tests run that in-process).
- */
-function optimizeForSizeOnceSettled(operator: RunningOperator, log: Logger): void {
-  const check = setInterval(() => {
-    if (operator.stopping) clearInterval(check);
-    else if (operator.aimodel.informers.every((i) => i.hasSynced()) && operator.aimodel.controller.queued === 0) {
-      clearInterval(check);
-      setFlagsFromString('--optimize-for-size');
-      log.debug({}, 'caches synced and queue drained: V8 now optimizes for size');
-    }
-  }, 1000);
-  check.unref();
 }
 
 export interface RunningOperator {

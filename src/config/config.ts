@@ -94,12 +94,6 @@ export const options = {
   gracefulShutdownTimeout: option('graceful-shutdown-timeout', duration(0), 'How long in-flight reconciles may take to finish on SIGTERM.', '30s'),
   kubeApiQps: option('kube-api-qps', z.coerce.number().min(0).max(100_000), 'Client-side request rate limit towards the API server; 0, the default, leaves flow control to the API server (Priority and Fairness, 429 with Retry-After), as controller-runtime does.', '0'),
   kubeApiBurst: option('kube-api-burst', z.coerce.number().int().min(1).max(100_000), 'Client-side burst above --kube-api-qps (when that is set).', '100'),
-  optimizeForSize: option(
-    'optimize-for-size',
-    bool,
-    "Once the caches have synced, switch V8 to favour memory over speed (its --optimize-for-size: a small young generation, earlier and compacting collections). The caches are most of the operator's memory and it is idle most of the time, so this halves its memory for a little CPU; start-up, which parses every cached object, still runs at full speed.",
-    'true',
-  ),
 } as const;
 
 type Options = typeof options;
