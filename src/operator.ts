@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, helpText, parseConfig } from './config/config.ts';
 import type { OperatorConfig } from './config/config.ts';
+import { watchForMissingAIModelCRD } from './controllers/aimodel/crd.ts';
 import { setupAIModelController } from './controllers/aimodel/setup.ts';
 import { accessReviewer, leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
@@ -184,6 +185,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
   const probes = new HealthProbes();
   const eventLoop = new EventLoopMonitor({ clock: realClock });
   probes.addHealthzCheck('event-loop', eventLoop.check);
+  probes.addReadyzCheck('aimodel-crd', watchForMissingAIModelCRD(aimodel.modelInformers, log));
   probes.addReadyzCheck('informers-synced', informersSynced(aimodel.informers));
   if (elector) {
     // A standby is ready to take over when its caches are warm; the leader also needs its workers.

@@ -55,6 +55,8 @@ export interface AIModelController {
   reconciler: AIModelReconciler;
   caches: ModelCaches;
   informers: Informer<KubeObject>[];
+  /** The informers of the AIModels themselves (one per watched namespace). */
+  modelInformers: Informer<KubeObject>[];
 }
 
 /** Pods are indexed by the model that runs them, read from the instance label the operator sets. */
@@ -167,5 +169,5 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
   for (const informer of pods.informers) controller.watch(informer, podToModel);
 
   manager.add(controller, { name: `controller ${controllerName}`, needLeaderElection: true });
-  return { controller, reconciler, caches, informers };
+  return { controller, reconciler, caches, informers, modelInformers: models.informers };
 }
