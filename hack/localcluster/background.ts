@@ -1,4 +1,6 @@
-// `npm run cluster:up` / `cluster:down`: one background cluster per checkout, in .cluster/.
+// `npm run cluster:up` / `cluster:down`: one background cluster per checkout, in .cluster/
+// (or in $AIMODEL_CLUSTER_DIR, which lets a test run the command without touching that one),
+// with the checkout's AIModel CRD installed.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { readFile, rm, mkdir } from 'node:fs/promises';
@@ -7,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import { cacheDir } from './cluster.ts';
+import { installAIModelCRD } from './crd.ts';
 import { isAlive } from './process.ts';
 
-export const clusterDir = resolve(fileURLToPath(new URL('../../.cluster', import.meta.url)));
+export const clusterDir = resolve(process.env.AIMODEL_CLUSTER_DIR || fileURLToPath(new URL('../../.cluster', import.meta.url)));
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const binDir = join(cacheDir, 'bin');
 const pidFile = join(clusterDir, 'supervisor.pid');
@@ -38,12 +41,18 @@ export async function backgroundClusterReady(): Promise<boolean> {
   }
 }
 
-/** Starts the background cluster, or reuses the running one. */
+/**
+ * Starts the background cluster, or reuses the running one, and installs (or updates) the
+ * checkout's AIModel CRD in it: without it the operator has nothing to watch.
+ */
 export async function up(): Promise<void> {
-  if (await backgroundClusterReady()) {
-    process.stderr.write(`[cluster] reusing the running cluster (${kubeconfigPath})\n`);
-    return;
-  }
+  if (await backgroundClusterReady()) process.stderr.write(`[cluster] reusing the running cluster (${kubeconfigPath})\n`);
+  else await start();
+  await installAIModelCRD(binDir, kubeconfigPath);
+  process.stderr.write('[cluster] AIModel CRD installed from crds/\n');
+}
+
+async function start(): Promise<void> {
   await down();
   await mkdir(clusterDir, { recursive: true });
   const logFile = join(clusterDir, 'supervisor.log');

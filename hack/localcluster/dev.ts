@@ -2,24 +2,17 @@
 // CRD and a sample AIModel, so a newcomer sees the operator work with one command.
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../src/runtime/logger.ts';
-import { exportLine, kubeconfigPath, up } from './background.ts';
-import { ensureComponents, runKubectl } from './cluster.ts';
+import { binDir, exportLine, kubeconfigPath, up } from './background.ts';
+import { runKubectl } from './cluster.ts';
 
-const crdDir = fileURLToPath(new URL('../../crds/', import.meta.url));
 const sample = fileURLToPath(new URL('../../config/samples/aimodel-seed.yaml', import.meta.url));
 
 export async function startLocalDevelopmentCluster(log: Logger): Promise<string> {
   log.info({}, 'no kubeconfig found: starting the local development cluster (npm run cluster:down removes it)');
-  await up();
-  const binDir = await ensureComponents((m) => log.debug({}, m));
-  for (const args of [
-    ['apply', '--server-side', '--force-conflicts', '-f', crdDir],
-    ['wait', '--for=condition=Established', '--timeout=60s', 'crd/aimodels.ai.openai.com'],
-    ['apply', '--server-side', '-f', sample],
-  ]) {
-    const result = await runKubectl(binDir, kubeconfigPath, args);
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
-  }
+  await up(); // installs the CRD too
+  const args = ['apply', '--server-side', '-f', sample];
+  const result = await runKubectl(binDir, kubeconfigPath, args);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr.trim()}`);
   log.info(
     { kubeconfig: kubeconfigPath },
     `local cluster ready with the CRD and the sample AIModel gpt-4o-agent installed; in another shell: ${exportLine()} && kubectl get aim -w`,

@@ -4,8 +4,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { LocalCluster, runKubectl } from '../../hack/localcluster/cluster.ts';
+import { LocalCluster } from '../../hack/localcluster/cluster.ts';
 import { backgroundClusterReady, binDir, kubeconfigPath } from '../../hack/localcluster/background.ts';
+import { installAIModelCRD } from '../../hack/localcluster/crd.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,10 +28,7 @@ export async function setup(project: TestProject): Promise<void> {
     bin = cluster.binDir;
   }
   // Tests always run against the CRD of this checkout.
-  const crd = await runKubectl(bin, kubeconfig, ['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
-  if (crd.code !== 0) throw new Error(`installing the CRD failed: ${crd.stderr}`);
-  const established = await runKubectl(bin, kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/aimodels.ai.openai.com']);
-  if (established.code !== 0) throw new Error(`the CRD did not become established: ${established.stderr}`);
+  await installAIModelCRD(bin, kubeconfig);
   project.provide('kubeconfigPath', kubeconfig);
   project.provide('binDir', bin);
 }
