@@ -3,10 +3,9 @@
 import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from './client.ts';
+import { loopbackClient } from '../../test/support/loopback.ts';
+import type { KubeClient } from './client.ts';
 import type { ClientOptions } from './client.ts';
 import { RequestTimeoutError } from './errors.ts';
 import { Pods } from './resources.ts';
@@ -27,16 +26,7 @@ afterEach(async () => {
 async function serve(handler: Handler, options: ClientOptions = {}): Promise<KubeClient> {
   const server = createServer(handler);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'loopback', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'nobody' }],
-    contexts: [{ name: 'loopback', cluster: 'loopback', user: 'nobody' }],
-    currentContext: 'loopback',
-  });
-  const client = await KubeClient.fromKubeConfig(kc, options);
+  const client = await loopbackClient(server, options);
   clients.push(client);
   return client;
 }
