@@ -2,8 +2,8 @@
 // exempt from them, and 429 retries that leave nothing behind on the caller's signal.
 import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import { loopbackClient } from '../../test/support/loopback.ts';
 import type { KubeClient } from './client.ts';
 import type { ClientOptions } from './client.ts';
@@ -13,23 +13,7 @@ import type { KubeObject, WatchEvent } from './types.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const servers: Server[] = [];
-const clients: KubeClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-async function serve(handler: Handler, options: ClientOptions = {}): Promise<KubeClient> {
-  const server = createServer(handler);
-  servers.push(server);
-  const client = await loopbackClient(server, options);
-  clients.push(client);
-  return client;
-}
+const serve = (handler: Handler, options: ClientOptions = {}): Promise<KubeClient> => loopbackClient(createServer(handler), options);
 
 const pod = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', resourceVersion: '1' } });
 

@@ -2,12 +2,26 @@
 // transport (timeouts, retries, fencing) where a real API server cannot be made to misbehave.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import type { ClientOptions } from '../../src/kube/client.ts';
 
+const servers: Server[] = [];
+const clients: KubeClient[] = [];
+// Registered when a test file imports this module: closes what each test made, including
+// connections a server left unanswered on purpose.
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 /** Starts listening on a free loopback port and returns a client for it (no TLS, no credentials). */
 export async function loopbackClient(server: Server, options: ClientOptions = {}): Promise<KubeClient> {
+  servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const kc = new KubeConfig();
@@ -18,5 +32,7 @@ export async function loopbackClient(server: Server, options: ClientOptions = {}
     contexts: [{ name: 'loopback', cluster: 'loopback', user: 'nobody' }],
     currentContext: 'loopback',
   });
-  return KubeClient.fromKubeConfig(kc, options);
+  const client = await KubeClient.fromKubeConfig(kc, options);
+  clients.push(client);
+  return client;
 }
