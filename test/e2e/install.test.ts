@@ -63,7 +63,7 @@ afterAll(async () => {
 // Every ci/ values file, read when the tests are collected, so a new file is linted at once.
 const ciFiles = await ciValuesFiles();
 /** The ci/ files the dry-run cases below handle; a new file needs a case of its own. */
-const dryRunCases = ['default-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'no-crds-values.yaml'];
+const dryRunCases = ['default-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'no-crds-values.yaml', 'secure-metrics-values.yaml'];
 
 describe('helm lint', () => {
   it.each([{ name: 'default values', path: undefined }, ...ciFiles.map((path) => ({ name: `ci/${basename(path)}`, path }))])('passes --strict with $name', async ({ path }) => {
@@ -152,6 +152,8 @@ describe('helm template, applied with kubectl apply --server-side --dry-run=serv
     expect(args).toContain('--leader-elect=true');
     expect(args).toContain(`--leader-elect-namespace=${releaseNs}`);
     expect(args.some((a) => a.startsWith('--namespaces='))).toBe(false);
+    // Plain metrics by default, as before secure metrics existed.
+    expect(args.some((a) => a.startsWith('--metrics-secure') || a.startsWith('--metrics-cert-path'))).toBe(false);
     // The leader-election Role is in the release namespace and names its Lease.
     const [leaderRole] = byKind(objects, 'Role');
     expect(leaderRole!.metadata.namespace).toBe(releaseNs);
@@ -175,7 +177,7 @@ describe('helm template, applied with kubectl apply --server-side --dry-run=serv
     const [monitor] = byKind(objects, 'ServiceMonitor');
     expect(monitor!.metadata.labels?.release).toBe('kube-prometheus-stack');
     const endpoints = (monitor!.spec as { endpoints: { port: string; honorLabels: boolean }[] }).endpoints;
-    expect(endpoints).toEqual([expect.objectContaining({ port: 'metrics', honorLabels: true })]);
+    expect(endpoints).toEqual([expect.objectContaining({ port: 'metrics', scheme: 'http', honorLabels: true })]);
     // The ServiceMonitor selects the metrics Service, whose port is named as the endpoint says.
     const service = byKind(objects, 'Service').find((s) => s.metadata.name.endsWith('-metrics'))!;
     const selector = (monitor!.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
@@ -214,6 +216,57 @@ describe('helm template, applied with kubectl apply --server-side --dry-run=serv
     expect(byKind(objects, 'ClusterRole').map((r) => r.metadata.name.replace(/^tpl-[0-9a-f]+-aimodel-operator-/, ''))).toEqual(['aimodels-editor', 'aimodels-viewer']);
     expectLeastPrivilege(objects);
     await dryRun(objects);
+  });
+
+  it('ci/secure-metrics-values.yaml: HTTPS metrics behind TokenReview/SubjectAccessReview, a metrics-reader role, and a ServiceMonitor that scrapes with a token', async () => {
+    const [file] = (await ciValuesFiles()).filter((f) => basename(f) === 'secure-metrics-values.yaml');
+    const objects = await template(file, monitoringApiVersions.flatMap((v) => ['--api-versions', v]));
+    const deployment = expectHardenedDeployment(objects);
+    const args = operatorArgs(deployment);
+    expect(args).toContain('--metrics-secure=true');
+    expect(args).toContain('--metrics-cert-path=/etc/aimodel-operator/metrics-certs');
+    expect(parseConfig(args, {})).toMatchObject({ metricsSecure: true, metricsCertPath: '/etc/aimodel-operator/metrics-certs', metricsCertName: 'tls.crt', metricsCertKey: 'tls.key' });
+    const pod = (deployment.spec as { template: { spec: any } }).template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'metrics-certs', secret: { secretName: 'aimodel-operator-metrics-tls', items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } });
+    // No subPath: the kubelet updates a rotated Secret only in whole-directory mounts.
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'metrics-certs', mountPath: '/etc/aimodel-operator/metrics-certs', readOnly: true });
+
+    const roles = byKind(objects, 'ClusterRole');
+    const auth = roles.find((r) => r.metadata.name.endsWith('-metrics-auth'));
+    expect((auth as { rules?: Rule[] }).rules).toEqual([
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+      { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+    ]);
+    const reader = roles.find((r) => r.metadata.name.endsWith('-metrics-reader'));
+    expect((reader as { rules?: unknown[] }).rules).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    const bindings = byKind(objects, 'ClusterRoleBinding');
+    const authBinding = bindings.find((b) => b.metadata.name === auth!.metadata.name) as { subjects?: { name: string; namespace: string }[] } | undefined;
+    const [serviceAccount] = byKind(objects, 'ServiceAccount');
+    expect(authBinding?.subjects).toEqual([{ kind: 'ServiceAccount', name: serviceAccount!.metadata.name, namespace: releaseNs }]);
+    const readerBinding = bindings.find((b) => b.metadata.name === reader!.metadata.name) as { subjects?: unknown[] } | undefined;
+    expect(readerBinding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'kube-prometheus-stack-prometheus', namespace: 'monitoring' }]);
+
+    const [monitor] = byKind(objects, 'ServiceMonitor');
+    const service = byKind(objects, 'Service').find((s) => s.metadata.name.endsWith('-metrics'))!;
+    expect((monitor!.spec as { endpoints: unknown[] }).endpoints).toEqual([
+      expect.objectContaining({
+        port: 'metrics',
+        scheme: 'https',
+        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        tlsConfig: { serverName: `${service.metadata.name}.${releaseNs}.svc`, ca: { secret: { name: 'aimodel-operator-metrics-tls', key: 'ca.crt' } } },
+      }),
+    ]);
+    expectLeastPrivilege(objects);
+    await dryRun(objects);
+
+    // Without a certificate Secret: a self-signed certificate, which the ServiceMonitor cannot verify.
+    const selfSigned = await template(undefined, ['--set', 'metrics.secure.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', ...monitoringApiVersions.flatMap((v) => ['--api-versions', v])]);
+    const selfSignedArgs = operatorArgs(byKind(selfSigned, 'Deployment')[0]!);
+    expect(selfSignedArgs).toContain('--metrics-secure=true');
+    expect(selfSignedArgs.some((a) => a.startsWith('--metrics-cert-path'))).toBe(false);
+    expect((byKind(selfSigned, 'ServiceMonitor')[0]!.spec as { endpoints: { tlsConfig?: unknown }[] }).endpoints[0]!.tlsConfig).toEqual({ insecureSkipVerify: true });
+    expect(byKind(selfSigned, 'ClusterRoleBinding').some((b) => b.metadata.name.endsWith('-metrics-reader'))).toBe(false);
+    await dryRun(selfSigned);
   });
 
   it('ci/no-crds-values.yaml: no CRD, the rest applies against the existing one', async () => {
@@ -262,6 +315,9 @@ describe('values and the operator agree', () => {
     ['a huge API burst', ['operator.kubeApiBurst=1000000']],
     ['fractional and millisecond durations', ['leaderElection.leaseDuration=1.5s', 'leaderElection.renewDeadline=1s', 'leaderElection.retryPeriod=250ms', 'operator.syncPeriod=1h30m']],
     ['leader election off with one replica', ['replicaCount=1', 'leaderElection.enabled=false']],
+    ['secure metrics, self-signed', ['metrics.secure.enabled=true']],
+    ['secure metrics with a certificate Secret', ['metrics.secure.enabled=true', 'metrics.secure.certSecret=metrics-tls']],
+    ['a certificate Secret with secure metrics off', ['metrics.secure.certSecret=metrics-tls']],
   ])('%s: the chart refuses it or the operator accepts the flags it renders', async (_title, sets) => {
     const release = `flags-${randomBytes(3).toString('hex')}`;
     const result = await helm(cluster, ['template', release, chartDir, '--namespace', releaseNs, ...sets.flatMap((s) => ['--set', s])]);

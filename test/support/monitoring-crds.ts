@@ -29,6 +29,9 @@ const relabelConfig = {
   },
 };
 
+const secretKeySelector = { type: 'object', required: ['key'], properties: { name: { type: 'string' }, key: { type: 'string' }, optional: { type: 'boolean' } } };
+const secretOrConfigMap = { type: 'object', properties: { secret: secretKeySelector, configMap: secretKeySelector } };
+
 const labelSelector = {
   type: 'object',
   'x-kubernetes-map-type': 'atomic',
@@ -76,7 +79,19 @@ const serviceMonitorSpec = {
           bearerTokenFile: { type: 'string' },
           relabelings: { type: 'array', items: relabelConfig },
           metricRelabelings: { type: 'array', items: relabelConfig },
-          tlsConfig: open,
+          tlsConfig: {
+            type: 'object',
+            properties: {
+              ca: secretOrConfigMap,
+              cert: secretOrConfigMap,
+              keySecret: secretKeySelector,
+              serverName: { type: 'string' },
+              insecureSkipVerify: { type: 'boolean' },
+              caFile: { type: 'string' },
+              certFile: { type: 'string' },
+              keyFile: { type: 'string' },
+            },
+          },
           authorization: open,
           basicAuth: open,
           oauth2: open,
