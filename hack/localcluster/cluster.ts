@@ -277,6 +277,10 @@ export class LocalCluster {
             `--service-account-key-file=${pki.serviceAccountPub}`,
             `--service-account-signing-key-file=${pki.serviceAccountKey}`,
             '--authorization-mode=RBAC',
+            // Added to the default plugins (this flag does not replace them). OpenShift and OKD
+            // run with it: setting blockOwnerDeletion on a child needs `update` on its owner's
+            // finalizers, so the operator's RBAC is tested as it would be used there.
+            '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
             '--service-cluster-ip-range=10.96.0.0/16',
             '--allow-privileged=true',
             // The kubernetes Service cannot point at a loopback address; nothing here needs it.

@@ -54,7 +54,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 Rules the operator needs in every namespace it watches. Least privilege: no wildcards, no
-Secrets, no update verb on children (server-side apply is `patch`), no aimodels/finalizers.
+Secrets, no update verb on children (server-side apply is `patch`). `update` on
+aimodels/finalizers is what setting blockOwnerDeletion on a child's owner reference requires
+where the OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift, OKD); the
+operator writes no finalizers.
 */}}
 {{- define "aimodel-operator.rules" -}}
 - apiGroups: ["ai.openai.com"]
@@ -63,6 +66,9 @@ Secrets, no update verb on children (server-side apply is `patch`), no aimodels/
 - apiGroups: ["ai.openai.com"]
   resources: ["aimodels/status"]
   verbs: ["update", "patch"]
+- apiGroups: ["ai.openai.com"]
+  resources: ["aimodels/finalizers"]
+  verbs: ["update"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
