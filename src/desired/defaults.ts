@@ -26,6 +26,8 @@ export type OperatorDefaults = {
    * only GPU workloads land on them; a GPU model without the toleration would stay Pending.
    */
   gpuToleration: boolean;
+  /** The cluster's DNS domain, for the in-cluster endpoint reported on status. */
+  clusterDomain: string;
 };
 
 export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
@@ -35,4 +37,5 @@ export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
   fsGroup: 1000,
   readOnlyRootFilesystem: true,
   gpuToleration: true,
+  clusterDomain: 'cluster.local',
 };

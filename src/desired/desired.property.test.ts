@@ -15,6 +15,7 @@ const operatorDefaults: fc.Arbitrary<OperatorDefaults> = fc.record({
   fsGroup: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
   readOnlyRootFilesystem: fc.boolean(),
   gpuToleration: fc.boolean(),
+  clusterDomain: fc.constantFrom('cluster.local', 'corp.internal'),
 });
 
 const all = (c: DesiredChildren) => Object.values(c).filter((child) => child !== undefined);

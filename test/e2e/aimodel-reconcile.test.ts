@@ -1,12 +1,14 @@
 // The operator end to end against the real control plane: what a user sees after kubectl apply.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { appliedReplicas, fieldManager, handoverFieldManager, handOverReplicas } from '../../src/controllers/aimodel/handover.ts';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
-import { CoreEvents, Deployments, HorizontalPodAutoscalers, PodDisruptionBudgets, Pods, ReplicaSets, Services } from '../../src/kube/resources.ts';
+import { CoreEvents, Deployments, HorizontalPodAutoscalers, PodDisruptionBudgets, Pods, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { startTestOperator } from '../support/operator.ts';
 import type { TestOperator } from '../support/operator.ts';
+import { watchReplicaCounts } from '../support/replica-watch.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
@@ -136,23 +138,42 @@ describe('autoscaling', () => {
     expect(m7?.status?.replicas).toBe(7);
     expect((await cluster.client.get<Obj>(Deployments, ns, deployment.metadata.name)).spec.replicas).toBe(7);
 
-    // Watch every ReplicaSet and the Deployment while autoscaling goes away.
-    const seen: number[] = [];
-    const stop = new AbortController();
-    const rsList = await cluster.client.list<Obj>(ReplicaSets, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
-    const watching = cluster.client
-      .watch<Obj>(ReplicaSets, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}`, resourceVersion: rsList.metadata!.resourceVersion!, signal: stop.signal }, (e) => {
-        if (e.type === 'ADDED' || e.type === 'MODIFIED') seen.push(e.object.spec.replicas);
-      })
-      .catch(() => {});
+    // Watch every ReplicaSet while autoscaling goes away.
+    const watch = await watchReplicaCounts(cluster.client, ns, name);
     await cluster.client.patch(AIModels, ns, name, [{ op: 'remove', path: '/spec/autoscaling' }], { kind: 'json' });
     await waitForList<Obj>(cluster.client, HorizontalPodAutoscalers, (l) => !l.some((h) => h.metadata.labels?.['app.kubernetes.io/instance'] === name), { namespace: ns });
     await waitForObject<Model>(cluster.client, AIModels, ns, name, (m) => ready(m) && m?.status?.replicas === 5 && m.status.readyReplicas === 5);
-    stop.abort();
-    await watching;
+    const seen = await watch.stop();
     expect((await cluster.client.get<Obj>(Deployments, ns, deployment.metadata.name)).spec.replicas).toBe(5);
     expect(seen.length).toBeGreaterThan(0);
     expect(Math.min(...seen)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('hands the current count to the HPA without a dip when autoscaling is switched on', async () => {
+    // 5 replicas from spec.replicas, owned by the operator's apply; bounds that do not force a change.
+    const watch = await watchReplicaCounts(cluster.client, ns, name);
+    await cluster.client.patch(AIModels, ns, name, { spec: { autoscaling: { minReplicas: 1, maxReplicas: 10 } } }, { kind: 'merge' });
+    const hpa = await waitForList<Obj>(cluster.client, HorizontalPodAutoscalers, (l) => l.some((h) => h.metadata.name === name && h.status?.currentReplicas === 5), { namespace: ns, description: 'the HPA has acted on the Deployment' });
+    expect(hpa.find((h) => h.metadata.name === name)?.spec).toMatchObject({ minReplicas: 1, maxReplicas: 10 });
+    await waitForObject<Model>(cluster.client, AIModels, ns, name, (m) => ready(m) && m?.status?.readyReplicas === 5);
+    const seen = await watch.stop();
+    const d = await cluster.client.get<Obj>(Deployments, ns, name);
+    expect(d.spec.replicas).toBe(5);
+    expect(Math.min(...seen, d.spec.replicas)).toBeGreaterThanOrEqual(5);
+    // The operator's own manager no longer claims replicas: the HPA owns the count from now on.
+    expect(appliedReplicas(d, fieldManager)).toBe(false);
+    expect(appliedReplicas(d, handoverFieldManager)).toBe(true);
+    await cluster.client.patch(AIModels, ns, name, [{ op: 'remove', path: '/spec/autoscaling' }], { kind: 'json' });
+    await waitForList<Obj>(cluster.client, HorizontalPodAutoscalers, (l) => !l.some((h) => h.metadata.name === name), { namespace: ns });
+  });
+
+  it('does not hand over a count read before the HPA scaled: the apply is conditional on that version', async () => {
+    const stale = await cluster.client.get<Obj>(Deployments, ns, name);
+    await cluster.client.patch(Deployments, ns, name, { spec: { replicas: stale.spec.replicas + 1 } }, { kind: 'merge', subresource: 'scale', fieldManager: 'test-hpa' });
+    const handover = handOverReplicas(cluster.client, stale, stale.spec.replicas);
+    await expect(handover).rejects.toMatchObject({ status: 409 });
+    expect((await cluster.client.get<Obj>(Deployments, ns, name)).spec.replicas).toBe(stale.spec.replicas + 1);
+    await cluster.client.patch(Deployments, ns, name, { spec: { replicas: stale.spec.replicas } }, { kind: 'merge', subresource: 'scale', fieldManager: 'test-hpa' });
   });
 
   it('scales through the scale subresource with kubectl scale when autoscaling is off', async () => {
@@ -182,6 +203,24 @@ describe('root causes', () => {
 });
 
 describe('idle cost', () => {
+  it('sends no write for a converged Degraded model when the operator restarts', async () => {
+    // Six pods that cannot be scheduled: the root-cause message names one of them, and a
+    // restarted operator lists them in another order than the watch delivered them.
+    const degradedNs = await cluster.newNamespace();
+    const first = await startTestOperator(cluster, [degradedNs]);
+    await cluster.client.create({ apiVersion: 'ai.openai.com/v1', kind: 'AIModel', metadata: { name: 'starved', namespace: degradedNs }, spec: { model: 'huge', replicas: 6, resources: { limits: { 'nvidia.com/gpu': 16 } } } });
+    await waitForObject<Model>(cluster.client, AIModels, degradedNs, 'starved', (m) => m?.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === 'InsufficientGPU' && c.message.includes('and 5 more pods')) === true);
+    await expect.poll(async () => first.aimodel.controller.queue.len(), { timeout: 60_000 }).toBe(0);
+    const before = (await cluster.client.get<Model>(AIModels, degradedNs, 'starved')).metadata.resourceVersion;
+    await first.stop();
+
+    const restarted = await startTestOperator(cluster, [degradedNs]);
+    await expect.poll(() => restarted.reconciles(), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => restarted.aimodel.controller.queue.len(), { timeout: 60_000 }).toBe(0);
+    expect(restarted.writes().map((w) => `${w.method} ${w.path}`)).toEqual([]);
+    expect((await cluster.client.get<Model>(AIModels, degradedNs, 'starved')).metadata.resourceVersion).toBe(before);
+  });
+
   it('sends no write for 100 unchanged AIModels through 3 forced resyncs', async () => {
     const idleNs = await cluster.newNamespace();
     const idle = await startTestOperator(cluster, [idleNs], ['--workers=8']);

@@ -7,8 +7,9 @@ import { AIModels } from '../../api/v1/resource.ts';
 import { desiredChildren } from '../../desired/children.ts';
 import type { DesiredChildren } from '../../desired/children.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
+import { endpointFor, selectorFor } from '../../desired/names.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { ApiError, isNotFound } from '../../kube/errors.ts';
+import { ApiError, isNotFound, isRefusal } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { intentHash, intentHashAnnotation, upToDate, withIntentHash } from '../../kube/intent.ts';
 import {
@@ -23,32 +24,35 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import type { ReconcileContext, Reconciler, Request, Result } from '../../runtime/controller.ts';
 import type { CacheReader } from '../../runtime/cache.ts';
+import { controllerOf } from '../../runtime/informer.ts';
 import { DriftBackoff, otherManagers } from './drift.ts';
+import { appliedReplicas, fieldManager, handoverFieldManager, handOverReplicas } from './handover.ts';
 import type { AIModelMetrics } from './metrics.ts';
 import { computeStatus } from './status.ts';
 import type { ModelStatus } from './status.ts';
 import type { PodJson } from './rootcause.ts';
 
-export const fieldManager = 'aimodel-operator';
-/** A second manager that holds Deployment replicas while ownership passes to the HPA. */
-export const handoverFieldManager = 'aimodel-operator-handover';
+export { fieldManager, handoverFieldManager } from './handover.ts';
 
 export type ModelObject = KubeObject & { spec?: unknown; status?: ModelStatus };
 type Child = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
 /** The informer caches the reconciler reads; it never lists from the API server. */
 export interface ModelCaches {
+  /** Indexed by `modelsByClaimIndex` ("namespace/claim name" of spec.storage.existingClaim). */
   models: CacheReader<ModelObject>;
   deployments: CacheReader<Child>;
   services: CacheReader<Child>;
   hpas: CacheReader<Child>;
   pdbs: CacheReader<Child>;
+  /** Every claim in the watched namespaces: a model may wait for a user's own. */
   pvcs: CacheReader<Child>;
   /** Pods indexed by `podsByModelIndex` ("namespace/model name"). */
   pods: CacheReader<KubeObject & PodJson>;
 }
 
 export const podsByModelIndex = 'model';
+export const modelsByClaimIndex = 'existingClaim';
 
 export interface AIModelReconcilerOptions {
   client: KubeClient;
@@ -76,16 +80,24 @@ const childKinds: ChildKind[] = [
   { name: 'PodDisruptionBudget', type: PodDisruptionBudgets, cache: (c) => c.pdbs, deletable: true },
 ];
 
-function canonicalEqual(a: unknown, b: unknown): boolean {
-  return intentHash(a ?? null) === intentHash(b ?? null);
+/** Why a model cannot be served as it is; reported on status, and retried with backoff. */
+interface Blocker {
+  reason: string;
+  message: string;
 }
 
-/** True when this field manager's last apply set spec.replicas of the object. */
-export function appliedReplicas(obj: { metadata: { managedFields?: unknown[] } }, manager: string): boolean {
-  return (obj.metadata.managedFields ?? []).some((entry) => {
-    const e = entry as { manager?: string; operation?: string; fieldsV1?: { 'f:spec'?: Record<string, unknown> } };
-    return e.manager === manager && e.operation === 'Apply' && e.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined;
-  });
+/** What one child's sync did: the object as the API server last showed it, and what happened. */
+interface ChildSync {
+  /** The apply's response when there was one: fresher than any cache. */
+  observed?: Child;
+  verb?: 'Created' | 'Updated';
+  blocker?: Blocker;
+  /** Drift correction is spaced out: come back after this long. */
+  waitMs?: number;
+}
+
+function canonicalEqual(a: unknown, b: unknown): boolean {
+  return intentHash(a ?? null) === intentHash(b ?? null);
 }
 
 export class AIModelReconciler implements Reconciler {
@@ -100,127 +112,145 @@ export class AIModelReconciler implements Reconciler {
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
     const { caches, metrics } = this.options;
     const live = caches.models.get(req.namespace, req.name);
-    if (!live) {
-      // Deleted: owner references let the garbage collector remove the children.
-      return {};
-    }
-    if (live.metadata.deletionTimestamp) return {};
+    // Deleted: owner references let the garbage collector remove the children.
+    if (!live || live.metadata.deletionTimestamp) return {};
     const model: ModelObject = { ...live, apiVersion: API_VERSION, kind: KIND };
 
     const parsed = parseAIModel(model);
     if (!parsed.ok) {
       const invalid = parsed.problems.map((p) => ({ field: p.path, message: p.message }));
       ctx.log.warn({ problems: invalid }, 'invalid AIModel spec; children left as they are');
-      const status = this.status(model, undefined, undefined, { invalid });
-      await this.writeStatus(model, status, ctx);
+      await this.writeStatus(model, this.status(model, undefined, undefined, new Map(), { invalid }), ctx);
       metrics.outcome('InvalidSpec');
       return {};
     }
 
     const children = desiredChildren(parsed.model, this.options.defaults);
-    let childError: { reason: string; message: string } | undefined = await this.checkStorage(parsed.model, ctx);
-    let requeueAfterMs: number | undefined;
-    if (!childError) {
-      const outcome = await this.applyChildren(model, parsed.model, children as unknown as Record<string, Child | undefined>, ctx);
-      childError = outcome.refused;
-      requeueAfterMs = outcome.requeueAfterMs;
-    }
+    const waiting = this.missingClaim(parsed.model);
+    const synced = waiting ? { observed: new Map<string, Child>(), waitMs: undefined } : await this.syncChildren(model, parsed.model, children, ctx);
+    const blocker = waiting ?? synced.blocker;
 
-    const status = this.status(model, parsed.model, children, { childError });
+    const status = this.status(model, parsed.model, children, synced.observed, blocker ? { childError: blocker } : {});
     await this.writeStatus(model, status, ctx);
     metrics.outcome(status.conditions?.find((c) => c.type === 'Ready')?.reason ?? 'Unknown');
-    return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
+    // A missing claim brings the model back through the claim's watch. A refused or foreign
+    // child may be fixed by something the operator does not watch (a webhook, a deleted object):
+    // retry with the queue's backoff rather than wait for the next resync.
+    if (blocker && !waiting) return { requeue: true };
+    return synced.waitMs !== undefined ? { requeueAfterMs: synced.waitMs } : {};
   }
 
   /** An existing claim is the user's: report a missing one instead of creating pods that cannot start. */
-  private async checkStorage(model: AIModel, ctx: ReconcileContext): Promise<{ reason: string; message: string } | undefined> {
+  private missingClaim(model: AIModel): Blocker | undefined {
     const claim = model.spec.storage?.existingClaim?.claimName;
-    if (!claim) return undefined;
-    const pvc = await this.options.client.find(PersistentVolumeClaims, model.metadata.namespace, claim, ctx.signal);
-    if (pvc) return undefined;
+    if (!claim || this.options.caches.pvcs.get(model.metadata.namespace, claim)) return undefined;
     const message = `spec.storage.existingClaim.claimName: PersistentVolumeClaim "${claim}" does not exist in namespace ${model.metadata.namespace}`;
     return { reason: 'StorageClaimNotFound', message };
   }
 
-  private async applyChildren(
+  /** Applies each wanted child that differs, deletes unwanted ones, and records one Event per verb. */
+  private async syncChildren(
     model: ModelObject,
     typed: AIModel,
-    children: Record<string, Child | undefined>,
+    children: DesiredChildren,
     ctx: ReconcileContext,
-  ): Promise<{ refused?: { reason: string; message: string }; requeueAfterMs?: number }> {
-    const { client, caches, events } = this.options;
-    let requeueAfterMs: number | undefined;
-    const created: string[] = [];
-    const updated: string[] = [];
-    const namespace = model.metadata.namespace!;
+  ): Promise<{ observed: Map<string, Child>; blocker?: Blocker; waitMs?: number }> {
     const wanted = new Map<string, Child>();
-    for (const child of Object.values(children)) if (child) wanted.set(child.kind!, child);
-    let refused: { reason: string; message: string } | undefined;
+    for (const child of Object.values(children)) if (child) wanted.set(child.kind, child as unknown as Child);
+    const observed = new Map<string, Child>();
+    const done: Record<'Created' | 'Updated', string[]> = { Created: [], Updated: [] };
+    let blocker: Blocker | undefined;
+    let waitMs: number | undefined;
 
     for (const kind of childKinds) {
       const intent = wanted.get(kind.name);
-      const cache = kind.cache(caches);
       if (!intent) {
-        if (!kind.deletable) continue;
-        // Anything of this kind this model controls is no longer wanted.
-        for (const obj of cache.byIndex('controller', model.metadata.uid ?? '')) {
-          if (obj.metadata.namespace !== namespace) continue;
-          const deleted = await client.delete(kind.type, namespace, obj.metadata.name, {
-            propagationPolicy: 'Background',
-            preconditions: { uid: obj.metadata.uid! },
-            signal: ctx.signal,
-          }).catch((err: unknown) => {
-            if (err instanceof ApiError && err.status === 409) return false; // replaced meanwhile
-            throw err;
-          });
-          if (deleted) {
-            events.record(model, 'Normal', 'Deleted', `Deleted ${kind.name} ${obj.metadata.name}`);
-            ctx.log.info({ kind: kind.name, child: obj.metadata.name }, 'deleted child');
-          }
-        }
+        if (kind.deletable) await this.deleteUnwanted(model, kind, ctx);
         continue;
       }
-      let stamped = withIntentHash(intent);
-      const current = cache.get(namespace, intent.metadata.name);
-      if (upToDate(stamped, current)) continue;
-      const childKey = `${kind.name}/${namespace}/${intent.metadata.name}`;
-      if (current && sameIntent(stamped, current)) {
-        // The intent did not change, the object did: another writer changed fields we own.
-        const waitMs = this.drift.admit(childKey);
-        if (waitMs > 0) {
-          requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, waitMs);
-          continue;
-        }
-        await this.reportDrift(model, kind, intent.metadata.name, childKey, ctx);
-      }
-      try {
-        if (kind.name === 'Deployment' && stamped.spec?.replicas === undefined) {
-          if (current) await this.handReplicasToHpa(typed, current, ctx);
-          // A new autoscaled Deployment starts at spec.replicas (within the bounds), not at the
-          // API default of 1; the HPA takes over from there.
-          else stamped = { ...stamped, spec: { ...stamped.spec, replicas: initialAutoscaledReplicas(typed) } };
-        }
-        await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
-      } catch (err) {
-        // The API server refused the object (e.g. a field the schema could not catch): report
-        // it and go on with the other children; anything else is retried by the queue.
-        if (isRefusal(err)) {
-          const message = `${kind.name} ${intent.metadata.name} was refused by the API server: ${(err as Error).message}`;
-          events.record(model, 'Warning', 'ApplyFailed', message);
-          refused ??= { reason: `${kind.name}Refused`, message };
-          continue;
-        }
-        events.record(model, 'Warning', 'ApplyFailed', `${kind.name} ${intent.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
-        throw err;
-      }
-      const verb = current ? 'Updated' : 'Created';
-      (verb === 'Created' ? created : updated).push(`${kind.name} ${intent.metadata.name}`);
-      ctx.log.info({ kind: kind.name, child: intent.metadata.name, verb }, 'applied child');
+      const sync = await this.syncChild(model, typed, kind, intent, ctx);
+      if (sync.observed) observed.set(kind.name, sync.observed);
+      if (sync.verb) done[sync.verb].push(`${kind.name} ${intent.metadata.name}`);
+      if (sync.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, sync.waitMs);
+      blocker ??= sync.blocker;
     }
     // One Event per verb and reconcile: a new model's children cost one write, not one each.
-    if (created.length > 0) events.record(model, 'Normal', 'Created', `Created ${created.join(', ')}`);
-    if (updated.length > 0) events.record(model, 'Normal', 'Updated', `Updated ${updated.join(', ')}`);
-    return { ...(refused ? { refused } : {}), ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+    for (const verb of ['Created', 'Updated'] as const) {
+      if (done[verb].length > 0) this.options.events.record(model, 'Normal', verb, `${verb} ${done[verb].join(', ')}`);
+    }
+    return { observed, ...(blocker ? { blocker } : {}), ...(waitMs !== undefined ? { waitMs } : {}) };
+  }
+
+  /** Deletes anything of this kind that the model controls: it is no longer wanted. */
+  private async deleteUnwanted(model: ModelObject, kind: ChildKind, ctx: ReconcileContext): Promise<void> {
+    const namespace = model.metadata.namespace!;
+    for (const obj of kind.cache(this.options.caches).byIndex('controller', model.metadata.uid ?? '')) {
+      if (obj.metadata.namespace !== namespace) continue;
+      const deleted = await this.options.client
+        .delete(kind.type, namespace, obj.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata.uid! }, signal: ctx.signal })
+        .catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 409) return false; // replaced meanwhile
+          throw err;
+        });
+      if (deleted) {
+        this.options.events.record(model, 'Normal', 'Deleted', `Deleted ${kind.name} ${obj.metadata.name}`);
+        ctx.log.info({ kind: kind.name, child: obj.metadata.name }, 'deleted child');
+      }
+    }
+  }
+
+  private async syncChild(model: ModelObject, typed: AIModel, kind: ChildKind, intent: Child, ctx: ReconcileContext): Promise<ChildSync> {
+    const { client, events } = this.options;
+    const namespace = model.metadata.namespace!;
+    const name = intent.metadata.name;
+    // The caches hold only objects carrying the operator's label: one that is missing there may
+    // still exist, made by someone else.
+    const current = kind.cache(this.options.caches).get(namespace, name) ?? (await client.find<Child>(kind.type, namespace, name, ctx.signal));
+    if (current && controllerOf(current)?.uid !== model.metadata.uid) return this.foreign(model, kind, current, ctx);
+
+    let stamped = withIntentHash(intent);
+    if (upToDate(stamped, current, fieldManager)) return {};
+    const childKey = `${kind.name}/${namespace}/${name}`;
+    if (current && sameIntent(stamped, current)) {
+      // The intent did not change, the object did: another writer changed fields we own.
+      const waitMs = this.drift.admit(childKey);
+      if (waitMs > 0) return { waitMs };
+      await this.reportDrift(model, kind, name, childKey, ctx);
+    }
+    if (kind.name === 'Deployment' && stamped.spec?.replicas === undefined) {
+      if (current) await this.handReplicasToHpa(typed, current, ctx);
+      // A new autoscaled Deployment starts at spec.replicas (within the bounds), not at the API
+      // default of 1; the HPA takes over from there.
+      else stamped = { ...stamped, spec: { ...stamped.spec, replicas: initialAutoscaledReplicas(typed) } };
+    }
+    let applied: Child;
+    try {
+      applied = await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
+    } catch (err) {
+      const message = `${kind.name} ${name}: ${err instanceof Error ? err.message : String(err)}`;
+      events.record(model, 'Warning', 'ApplyFailed', message);
+      // The API server refused the object (e.g. a field the schema could not catch): report it
+      // and go on with the other children; anything else is retried by the queue.
+      if (!isRefusal(err)) throw err;
+      return { blocker: { reason: `${kind.name}Refused`, message: `${kind.name} ${name} was refused by the API server: ${err.message}` } };
+    }
+    const verb = current ? 'Updated' : 'Created';
+    ctx.log.info({ kind: kind.name, child: name, verb }, 'applied child');
+    return { observed: applied, verb };
+  }
+
+  /**
+   * An object with the child's name that this model does not control: a user's own Service, or
+   * one another model or tool controls. A forced apply would take it over (retarget a Service's
+   * selector, for one), so it is left untouched and reported.
+   */
+  private foreign(model: ModelObject, kind: ChildKind, current: Child, ctx: ReconcileContext): ChildSync {
+    const owner = controllerOf(current);
+    const holder = owner ? `is controlled by ${owner.kind} ${owner.name}` : 'has no controller';
+    const message = `${kind.name} ${current.metadata.name} already exists and ${holder}, not by this AIModel; it is left untouched: delete or rename it, or rename the AIModel`;
+    this.options.events.record(model, 'Warning', `${kind.name}Conflict`, message);
+    ctx.log.warn({ kind: kind.name, child: current.metadata.name, owner }, 'child name taken by an object the model does not control');
+    return { blocker: { reason: `${kind.name}Conflict`, message } };
   }
 
   /** Names the other writer in a Warning Event before the operator restores its fields. */
@@ -234,22 +264,14 @@ export class AIModelReconciler implements Reconciler {
     ctx.log.warn({ kind: kind.name, child: name, managers: others, corrections: n }, 'another writer changed fields the operator owns');
   }
 
-  /**
-   * When autoscaling starts, the operator's intent stops naming `replicas`. If its last apply
-   * owned the field, dropping it would reset replicas to 1 before the HPA acts (the dip KServe
-   * and the NIM Operator shipped). A second field manager first applies the current count, so
-   * the field keeps an owner and its value until the HPA writes its own.
-   */
+  /** See handover.ts: the count is read fresh and written only if nobody scaled since. */
   private async handReplicasToHpa(model: AIModel, current: Child, ctx: ReconcileContext): Promise<void> {
     const { client } = this.options;
-    const full = await client.find<Child>(Deployments, current.metadata.namespace, current.metadata.name, ctx.signal);
-    if (!full || !appliedReplicas(full, fieldManager)) return;
-    const now = Number(full.spec?.replicas ?? 0);
+    const fresh = await client.find<Child>(Deployments, current.metadata.namespace, current.metadata.name, ctx.signal);
+    if (!fresh || !appliedReplicas(fresh, fieldManager)) return;
+    const now = Number(fresh.spec?.replicas ?? 0);
     const replicas = now > 0 ? clampToBounds(model, now) : initialAutoscaledReplicas(model);
-    await client.apply(
-      { apiVersion: Deployments.apiVersion, kind: Deployments.kind, metadata: { name: full.metadata.name, namespace: full.metadata.namespace }, spec: { replicas } },
-      { fieldManager: handoverFieldManager, force: true, signal: ctx.signal },
-    );
+    await handOverReplicas(client, fresh, replicas, ctx.signal);
     ctx.log.info({ replicas }, 'handed Deployment replicas over to the HorizontalPodAutoscaler');
   }
 
@@ -257,29 +279,33 @@ export class AIModelReconciler implements Reconciler {
     model: ModelObject,
     typed: AIModel | undefined,
     children: DesiredChildren | undefined,
-    extra: { invalid?: { field: string; message: string }[]; childError?: { reason: string; message: string } | undefined },
+    observed: Map<string, Child>,
+    extra: { invalid?: { field: string; message: string }[]; childError?: Blocker },
   ): ModelStatus {
-    const { caches, clock } = this.options;
+    const { caches, clock, defaults } = this.options;
     const namespace = model.metadata.namespace!;
-    const name = model.metadata.name;
     // A stored status is only trusted when it fits the schema: anything could have written it.
     const stored = AIModelStatusSchema.safeParse(model.status);
     const previous = stored.success ? (stored.data as ModelStatus | undefined) : undefined;
-    const deploymentName = children?.deployment?.metadata.name;
-    const hpaName = children?.hpa?.metadata.name;
+    // What this reconcile applied is newer than the caches, which have not seen it yet: a
+    // Deployment whose new template its controller has not observed must not look rolled out.
+    const latest = (kind: ChildKind['name'], name: string | undefined, cache: CacheReader<Child>) =>
+      name === undefined ? undefined : (observed.get(kind) ?? cache.get(namespace, name));
+    const deployment = latest('Deployment', children?.deployment.metadata.name, caches.deployments);
+    const hpa = latest('HorizontalPodAutoscaler', children?.hpa?.metadata.name, caches.hpas);
     const spec = (typed?.spec ?? {}) as Partial<AIModel['spec']>;
     return computeStatus({
       generation: model.metadata.generation ?? 0,
       suspended: spec.suspend ?? false,
       autoscaling: spec.autoscaling !== undefined,
       specReplicas: spec.replicas ?? 1,
-      selector: typed ? selectorString(children?.deployment as Child | undefined) : (previous?.selector ?? ''),
-      endpoint: typed ? endpointOf(children?.service as Child | undefined, namespace) : (previous?.endpoint ?? ''),
+      selector: typed ? selectorFor(typed) : (previous?.selector ?? ''),
+      endpoint: typed ? endpointFor(typed, defaults.clusterDomain) : (previous?.endpoint ?? ''),
       ...(extra.invalid ? { invalid: extra.invalid } : {}),
       ...(extra.childError ? { childError: extra.childError } : {}),
-      ...(deploymentName ? { deployment: caches.deployments.get(namespace, deploymentName) as never } : {}),
-      ...(hpaName ? { hpa: caches.hpas.get(namespace, hpaName) as never } : {}),
-      pods: caches.pods.byIndex(podsByModelIndex, `${namespace}/${name}`),
+      ...(deployment ? { deployment: deployment as never } : {}),
+      ...(hpa ? { hpa: hpa as never } : {}),
+      pods: caches.pods.byIndex(podsByModelIndex, `${namespace}/${model.metadata.name}`),
       ...(previous ? { previous } : {}),
       now: new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     });
@@ -309,21 +335,11 @@ export class AIModelReconciler implements Reconciler {
     }
     if (after && (before?.status !== after.status || before.reason !== after.reason)) {
       const type = after.status === 'True' || after.reason === 'Suspended' ? 'Normal' : 'Warning';
-      const quiet = after.reason === 'Creating' || after.reason === 'WaitingForReplicas';
+      const quiet = after.reason === 'Creating' || after.reason === 'WaitingForReplicas' || after.reason === 'RollingOut';
       if (!quiet) this.options.events.record(model, type, after.reason, after.message);
       ctx.log.info({ phase: status.phase, ready: after.status, reason: after.reason }, 'status changed');
     }
   }
-}
-
-/**
- * The API server refused the object itself (not the request's timing): invalid (400/422), or a
- * body server-side apply cannot convert to its typed form (500 "typed patch"/"convert"), as
- * happens with junk inside a schemaless field. Retrying cannot help; the status says why.
- */
-function isRefusal(err: unknown): err is ApiError {
-  if (!(err instanceof ApiError)) return false;
-  return err.status === 400 || err.status === 422 || (err.status === 500 && /typed|convert/i.test(err.message));
 }
 
 /** True when the live object carries the hash of this very intent: it was applied unchanged. */
@@ -342,17 +358,4 @@ function initialAutoscaledReplicas(model: AIModel): number {
 
 function stripUndefined<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
-}
-
-function selectorString(deployment: Child | undefined): string {
-  const labels = (deployment?.spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
-
-function endpointOf(service: Child | undefined, namespace: string): string {
-  if (!service) return '';
-  const port = (service.spec?.ports as { port: number }[] | undefined)?.[0]?.port;
-  return `http://${service.metadata.name}.${namespace}.svc.cluster.local${port ? `:${port}` : ''}`;
 }

@@ -27,7 +27,9 @@ import type { Logger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
 import type { WorkQueueMetricsProvider } from '../../runtime/workqueue.ts';
 import { AIModelMetrics } from './metrics.ts';
-import { AIModelReconciler, podsByModelIndex } from './reconciler.ts';
+import { keepAppliedFields } from '../../kube/ownership.ts';
+import { fieldManager } from './handover.ts';
+import { AIModelReconciler, modelsByClaimIndex, podsByModelIndex } from './reconciler.ts';
 import type { ModelCaches } from './reconciler.ts';
 
 export { AIModels };
@@ -63,6 +65,12 @@ export interface AIModelController {
 const podModelIndex: IndexFunc<KubeObject> = (pod) => {
   const model = pod.metadata.labels?.[instanceLabel];
   return model ? [`${pod.metadata.namespace}/${model}`] : [];
+};
+
+/** Models by the user's claim they mount (spec.storage.existingClaim.claimName). */
+const modelClaimIndex: IndexFunc<KubeObject> = (model) => {
+  const claim = (model as { spec?: { storage?: { existingClaim?: { claimName?: unknown } } } }).spec?.storage?.existingClaim?.claimName;
+  return typeof claim === 'string' ? [`${model.metadata.namespace}/${claim}`] : [];
 };
 
 // Pods are the largest objects in the cache and the operator reads only their status and labels.
@@ -117,13 +125,20 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
     return { reader: new MultiNamespaceCache(type.plural, byNamespace), informers: [...byNamespace.values()] };
   }
 
-  const owned = { labelSelector: `${managedByLabel}=${managedByValue}`, indexers: { controller: byControllerUID } };
-  const models = cache<KubeObject>(AIModels);
+  // Children keep the operator's own apply entry of managedFields: drift is read from it.
+  const owned = {
+    labelSelector: `${managedByLabel}=${managedByValue}`,
+    indexers: { controller: byControllerUID },
+    transform: keepAppliedFields(fieldManager),
+  };
+  const models = cache<KubeObject>(AIModels, { indexers: { [modelsByClaimIndex]: modelClaimIndex } });
   const deployments = cache<KubeObject>(Deployments, owned);
   const services = cache<KubeObject>(Services, owned);
   const hpas = cache<KubeObject>(HorizontalPodAutoscalers, owned);
   const pdbs = cache<KubeObject>(PodDisruptionBudgets, owned);
-  const pvcs = cache<KubeObject>(PersistentVolumeClaims, owned);
+  // All claims, not only the operator's: a model whose spec.storage.existingClaim names a claim
+  // that does not exist yet must hear when it appears.
+  const pvcs = cache<KubeObject>(PersistentVolumeClaims, { indexers: owned.indexers, transform: owned.transform });
   const pods = cache<KubeObject>(Pods, {
     labelSelector: `${managedByLabel}=${managedByValue}`,
     indexers: { [podsByModelIndex]: podModelIndex },
@@ -161,7 +176,12 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
 
   for (const informer of models.informers) controller.watchPrimary(informer);
   const toOwner = enqueueControllerOwner({ group: GROUP, kind: KIND });
-  for (const group of [deployments, services, hpas, pdbs, pvcs]) for (const informer of group.informers) controller.watch(informer, toOwner);
+  for (const group of [deployments, services, hpas, pdbs]) for (const informer of group.informers) controller.watch(informer, toOwner);
+  const claimToModels = (claim: KubeObject): Request[] => [
+    ...toOwner(claim),
+    ...models.reader.byIndex(modelsByClaimIndex, `${claim.metadata.namespace}/${claim.metadata.name}`).map((m) => ({ namespace: m.metadata.namespace ?? '', name: m.metadata.name })),
+  ];
+  for (const informer of pvcs.informers) controller.watch(informer, claimToModels);
   const podToModel = (pod: KubeObject): Request[] => {
     const model = pod.metadata.labels?.[instanceLabel];
     return model ? [{ namespace: pod.metadata.namespace ?? '', name: model }] : [];

@@ -48,6 +48,24 @@ describe('computeStatus', () => {
     expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'AutoscalingDisabled' });
   });
 
+  it('is never Ready for a Deployment whose controller has not seen the applied template', () => {
+    // As the apply returns it: a new generation, the status still of the old one, all ready.
+    const d = rolledOut(2);
+    d.metadata.generation = 6;
+    const s = computeStatus(inputs({ deployment: d }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut', observedGeneration: 3 });
+    expect(cond(s, 'Progressing')?.status).toBe('True');
+    expect(s.phase).toBe('Progressing');
+  });
+
+  it('says RollingOut while old pods still serve and the new ones are not all updated', () => {
+    const d = rolledOut(2);
+    d.status.updatedReplicas = 1;
+    d.status.replicas = 3;
+    const s = computeStatus(inputs({ deployment: d }));
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut', message: 'rolling out: 1 of 2 replicas updated' });
+  });
+
   it('is Pending before the Deployment exists', () => {
     const s = computeStatus(inputs());
     expect(s.phase).toBe('Pending');

@@ -179,6 +179,10 @@ export function computeStatus(input: StatusInputs): ModelStatus {
   } else if (d === undefined) {
     ready = condition('Ready', 'False', 'Creating', 'creating the Deployment');
     phase = 'Pending';
+  } else if (!rolledOut && counts.readyReplicas >= desired) {
+    // Enough pods serve, but of an older spec: ready only once the rollout of this one is done.
+    ready = condition('Ready', 'False', 'RollingOut', observedCurrent ? `rolling out: ${counts.updatedReplicas} of ${plural(desired, 'replica')} updated` : 'rolling out: the Deployment controller has not yet seen the new spec');
+    phase = 'Progressing';
   } else {
     ready = condition('Ready', 'False', 'WaitingForReplicas', `${counts.readyReplicas} of ${plural(desired, 'replica')} ready`);
     phase = counts.replicas === 0 && counts.readyReplicas === 0 ? 'Pending' : 'Progressing';

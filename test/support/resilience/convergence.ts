@@ -3,6 +3,7 @@
 // by its model and carries the current intent (no stale spec), no unwanted child is left, and no
 // child of the operator's is orphaned. Also: varied models to create and changes to churn them.
 import { API_VERSION, KIND, parseAIModel } from '../../../src/api/v1/aimodel.ts';
+import { fieldManager } from '../../../src/controllers/aimodel/handover.ts';
 import { AIModels } from '../../../src/controllers/aimodel/setup.ts';
 import { desiredChildren } from '../../../src/desired/children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from '../../../src/desired/defaults.ts';
@@ -93,7 +94,7 @@ export async function inspect(client: KubeClient, namespace: string, options: In
       }
       const match = live.find((o) => o.metadata.name === intent.metadata.name);
       if (!match) problems.push(`${name}: ${c.type.kind} ${intent.metadata.name} missing`);
-      else if (!upToDate(withIntentHash(intent), match)) problems.push(`${name}: ${c.type.kind} ${intent.metadata.name} is stale (does not carry the current spec)`);
+      else if (!upToDate(withIntentHash(intent), match, fieldManager)) problems.push(`${name}: ${c.type.kind} ${intent.metadata.name} is stale (does not carry the current spec)`);
     }
     if (options.ready) {
       const ready = readyCondition(m);
