@@ -9,6 +9,8 @@ export interface AuditEvent {
   verb: string;
   user: { username: string; groups?: string[] };
   userAgent?: string;
+  /** The client's address first (what a proxy in between connected from). */
+  sourceIPs?: string[];
   objectRef?: { resource?: string; namespace?: string; name?: string; apiGroup?: string; subresource?: string };
   responseStatus?: { code?: number; reason?: string; message?: string };
   requestReceivedTimestamp: string;
