@@ -2,6 +2,7 @@
 // namespaces, so tests can count its API requests and force resyncs.
 import { afterAll } from 'vitest';
 import { pino } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/config.ts';
 import { startOperator } from '../../src/operator.ts';
 import type { RunningOperator } from '../../src/operator.ts';
@@ -21,7 +22,8 @@ afterAll(async () => {
   await Promise.all(started.splice(0).map((operator) => operator.stop().catch(() => {})));
 });
 
-export async function startTestOperator(cluster: TestCluster, namespaces: string[], flags: string[] = []): Promise<TestOperator> {
+/** kubeConfig: how the operator reaches the API server (default: the cluster's admin kubeconfig). */
+export async function startTestOperator(cluster: TestCluster, namespaces: string[], flags: string[] = [], kubeConfig: KubeConfig = cluster.kubeConfig): Promise<TestOperator> {
   const config = parseConfig(
     [
       `--namespaces=${namespaces.join(',')}`,
@@ -34,7 +36,7 @@ export async function startTestOperator(cluster: TestCluster, namespaces: string
     {},
   );
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
-  const operator = await startOperator(config, cluster.kubeConfig, log);
+  const operator = await startOperator(config, kubeConfig, log);
   const requests: RequestRecord[] = [];
   operator.client.addObserver((r) => requests.push(r));
   started.push(operator);
