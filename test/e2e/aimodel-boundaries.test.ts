@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { CoreEvents, Deployments, PersistentVolumeClaims, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
+import { keyFor } from '../../src/runtime/informer.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { startTestOperator } from '../support/operator.ts';
@@ -113,6 +114,16 @@ describe('causes that go away', () => {
     const name = 'claimed';
     await createModel(name, { storage: { existingClaim: { claimName: 'weights' } } });
     await waitReason(name, 'StorageClaimNotFound');
+    // Let the operator settle first: its cache holds the status it wrote, and no reconcile of the
+    // model is queued or running that could find the claim by chance.
+    const controller = operator.aimodel.controller;
+    await expect
+      .poll(() => {
+        const cached = operator.aimodel.caches.models.get(ns, name) as Model | undefined;
+        return readyCondition(cached)?.reason === 'StorageClaimNotFound' && controller.queue.len() === 0 && !controller.queue.isProcessing(keyFor(ns, name));
+      }, { timeout: 30_000 })
+      .toBe(true);
+    const reconciled = await operator.reconciles();
     await cluster.client.create({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -125,6 +136,7 @@ describe('causes that go away', () => {
     const d = await waitForObject<Obj>(cluster.client, Deployments, ns, name, (o) => o !== undefined);
     expect(d?.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'models').persistentVolumeClaim.claimName).toBe('weights');
     expect(await cluster.client.find(PersistentVolumeClaims, ns, 'weights')).toBeDefined();
+    expect(await operator.reconciles()).toBeGreaterThan(reconciled);
   });
 
   it('retries a child the API server refused until the admission policy refusing it is gone', async () => {
