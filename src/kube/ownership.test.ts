@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appliedFieldsOf, keepAppliedFields, ownsIntent } from './ownership.ts';
+import { appliedFieldsOf, keepAppliedFields, ownsIntent, replaceDriftedElements } from './ownership.ts';
 import type { FieldsV1 } from './ownership.ts';
 
 // The fieldsV1 the API server records for an apply of `intent` below (shape taken from a live
@@ -151,5 +151,31 @@ describe('keepAppliedFields', () => {
 
   it('drops managedFields of objects the manager never applied', () => {
     expect(keep({ metadata: { name: 'x', managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: {} }] } }).metadata).toEqual({ name: 'x' });
+  });
+});
+
+describe('replaceDriftedElements', () => {
+  const liveObject = (fields: FieldsV1, volumes: unknown[]) => ({
+    metadata: { resourceVersion: '42', managedFields: live(fields).metadata.managedFields },
+    spec: { template: { spec: { containers: structuredClone(intent.spec.template.spec.containers), volumes } } },
+  });
+
+  it('puts back a volume whose source another writer replaced, on the condition of the version it read', () => {
+    const taken = without(applied, ['f:spec', 'f:template', 'f:spec', 'f:volumes', 'k:{"name":"models"}', 'f:emptyDir']);
+    const ops = replaceDriftedElements(intent, liveObject(taken, [{ name: 'scratch', emptyDir: {} }, { name: 'models', hostPath: { path: '/x' } }]), 'op');
+    expect(ops).toEqual([
+      { op: 'test', path: '/metadata/resourceVersion', value: '42' },
+      { op: 'replace', path: '/spec/template/spec/volumes/1', value: { name: 'models', emptyDir: {} } },
+    ]);
+  });
+
+  it('replaces the deepest element that lost a field, not its container', () => {
+    const taken = without(applied, ['f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"server"}', 'f:env', 'k:{"name":"MODEL"}', 'f:value']);
+    const ops = replaceDriftedElements(intent, liveObject(taken, [{ name: 'models', emptyDir: {} }]), 'op');
+    expect(ops.map((o) => o.path)).toEqual(['/metadata/resourceVersion', '/spec/template/spec/containers/0/env/0']);
+  });
+
+  it('has nothing to do when the manager owns its whole intent', () => {
+    expect(replaceDriftedElements(intent, liveObject(applied, [{ name: 'models', emptyDir: {} }]), 'op')).toEqual([]);
   });
 });

@@ -117,3 +117,61 @@ export function keepAppliedFields(manager: string): <T extends { metadata: { man
     return { ...obj, metadata: kept ? { ...metadata, managedFields: kept } : metadata };
   };
 }
+
+export interface JsonPatchOperation {
+  op: 'replace' | 'test';
+  path: string;
+  value: unknown;
+}
+
+const pointer = (segments: (string | number)[]) => `/${segments.map((s) => String(s).replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
+
+/** The index in `live` of the element a fieldsV1 element key (`k:` or `i:`) names. */
+function liveIndex(live: unknown[], key: string): number {
+  if (key.startsWith('i:')) return Number(key.slice(2));
+  if (!key.startsWith('k:')) return -1;
+  const mergeKey = JSON.parse(key.slice(2)) as Record<string, unknown>;
+  return live.findIndex((item) => item !== null && typeof item === 'object' && Object.entries(mergeKey).every(([f, v]) => looselyEqual((item as Record<string, unknown>)[f], v)));
+}
+
+function replacements(intent: unknown, live: unknown, node: FieldsV1 | undefined, path: (string | number)[], out: JsonPatchOperation[]): void {
+  if (node === undefined || Object.keys(node).length === 0 || intent === null || typeof intent !== 'object' || live === null || typeof live !== 'object') return;
+  if (Array.isArray(intent)) {
+    if (!Array.isArray(live)) return;
+    intent.forEach((item, i) => {
+      const elementKey = Object.keys(node).find((k) => node[k] === elementNode(node, item, i));
+      const element = elementKey === undefined ? undefined : node[elementKey];
+      if (element === undefined || owns(item, element)) return;
+      const index = liveIndex(live, elementKey!);
+      if (index < 0) return;
+      const before = out.length;
+      replacements(item, live[index], element, [...path, index], out);
+      // Nothing deeper to replace: the element itself holds another writer's conflicting field.
+      if (out.length === before) out.push({ op: 'replace', path: pointer([...path, index]), value: item });
+    });
+    return;
+  }
+  for (const [name, value] of Object.entries(intent as Record<string, unknown>)) {
+    replacements(value, (live as Record<string, unknown>)[name], node[`f:${name}`], [...path, name], out);
+  }
+}
+
+/**
+ * A JSON patch that puts back, whole, each element of a list merged by key in which `manager`
+ * lost a field of its intent, conditional on the live object's resourceVersion. For the case a
+ * forced apply cannot mend: another writer replaced a value by a sibling field of its own (an
+ * emptyDir turned into a hostPath leaves both sources on the volume once the apply restores the
+ * emptyDir, which the API server refuses). Empty when no such element exists.
+ */
+export function replaceDriftedElements(
+  intent: object,
+  live: { metadata: { resourceVersion?: string; managedFields?: unknown[] } },
+  manager: string,
+): JsonPatchOperation[] {
+  const fields = appliedFieldsOf(live, manager);
+  if (!fields) return [];
+  const ops: JsonPatchOperation[] = [];
+  const { apiVersion: _a, kind: _k, metadata: _m, ...body } = intent as Record<string, unknown>;
+  replacements(body, live, fields, [], ops);
+  return ops.length === 0 ? [] : [{ op: 'test', path: '/metadata/resourceVersion', value: live.metadata.resourceVersion }, ...ops];
+}

@@ -99,13 +99,20 @@ describe('fields other writers add', () => {
     expect(d.metadata.annotations?.['ai.openai.com/applied-intent']).toBe(before.metadata.annotations?.['ai.openai.com/applied-intent']);
   });
 
-  it('notices a value it owns replaced by another writer (the models emptyDir turned into a hostPath) and names the writer', async () => {
+  it('puts back a value it owns that another writer replaced (the models emptyDir turned into a hostPath) and names the writer', async () => {
     const d = await cluster.client.get<Obj>(Deployments, ns, name);
     const index = d.spec.template.spec.volumes.findIndex((v: { name: string }) => v.name === 'models');
     const patched = await cluster.kubectl(['-n', ns, 'patch', `deployment/${name}`, '--type=json', `-p=[{"op":"replace","path":"/spec/template/spec/volumes/${index}","value":{"name":"models","hostPath":{"path":"/var/lib/stolen"}}}]`]);
     expect(patched.code).toBe(0);
     const events = await eventsAbout(name, (l) => l.some((e) => e.reason === 'ConflictingWriter'));
     expect(events.find((e) => e.reason === 'ConflictingWriter')?.message).toContain('"kubectl-patch"');
+    const restored = await waitForObject<Obj>(cluster.client, Deployments, ns, name, (o) => {
+      const models = o?.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'models');
+      return models !== undefined && models.emptyDir !== undefined && models.hostPath === undefined;
+    });
+    // Another manager's env var elsewhere in the pod template survives the repair.
+    expect(restored?.spec.template.spec.containers[0].env).toContainEqual({ name: 'EXTRA_FLAG', value: '1' });
+    await waitModel(name, isReady, 'Ready after the repair');
   });
 });
 

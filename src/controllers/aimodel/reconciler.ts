@@ -12,6 +12,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { ApiError, isNotFound, isRefusal } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { intentHash, intentHashAnnotation, upToDate, withIntentHash } from '../../kube/intent.ts';
+import { replaceDriftedElements } from '../../kube/ownership.ts';
 import {
   Deployments,
   HorizontalPodAutoscalers,
@@ -211,8 +212,9 @@ export class AIModelReconciler implements Reconciler {
     let stamped = withIntentHash(intent);
     if (upToDate(stamped, current, fieldManager)) return {};
     const childKey = `${kind.name}/${namespace}/${name}`;
-    if (current && sameIntent(stamped, current)) {
-      // The intent did not change, the object did: another writer changed fields we own.
+    // The intent did not change, the object did: another writer changed fields we own.
+    const drifted = current !== undefined && sameIntent(stamped, current);
+    if (drifted) {
       const waitMs = this.drift.admit(childKey);
       if (waitMs > 0) return { waitMs };
       await this.reportDrift(model, kind, name, childKey, ctx);
@@ -225,7 +227,7 @@ export class AIModelReconciler implements Reconciler {
     }
     let applied: Child;
     try {
-      applied = await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
+      applied = await this.apply(kind, stamped, drifted, ctx);
     } catch (err) {
       const message = `${kind.name} ${name}: ${err instanceof Error ? err.message : String(err)}`;
       events.record(model, 'Warning', 'ApplyFailed', message);
@@ -237,6 +239,28 @@ export class AIModelReconciler implements Reconciler {
     const verb = current ? 'Updated' : 'Created';
     ctx.log.info({ kind: kind.name, child: name, verb }, 'applied child');
     return { observed: applied, verb };
+  }
+
+  /**
+   * A forced apply restores every field the operator owns, but cannot remove a field another
+   * writer set beside one of them: an emptyDir replaced by a hostPath comes back as a volume with
+   * both, which the API server refuses. Then the elements that drifted are put back whole (a JSON
+   * patch conditional on the version read) and the apply is sent again.
+   */
+  private async apply(kind: ChildKind, stamped: Child, drifted: boolean, ctx: ReconcileContext): Promise<Child> {
+    const { client } = this.options;
+    try {
+      return await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
+    } catch (err) {
+      if (!drifted || !isRefusal(err)) throw err;
+      const { namespace, name } = stamped.metadata;
+      const live = await client.find<Child>(kind.type, namespace, name, ctx.signal);
+      const patch = live ? replaceDriftedElements(stamped, live, fieldManager) : [];
+      if (patch.length === 0) throw err;
+      await client.patch(kind.type, namespace, name, patch, { kind: 'json', fieldManager, signal: ctx.signal });
+      ctx.log.info({ kind: kind.name, child: name, paths: patch.slice(1).map((op) => op.path) }, 'put back list elements another writer changed');
+      return await client.apply(stamped, { fieldManager, force: true, signal: ctx.signal });
+    }
   }
 
   /**
