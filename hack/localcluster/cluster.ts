@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
-import { Nodes, ServiceAccounts } from '../../src/kube/resources.ts';
+import { Nodes, registerResource, ServiceAccounts } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { createPki } from './pki.ts';
 import type { Pki } from './pki.ts';
@@ -27,6 +27,18 @@ export interface FakeNode {
 }
 
 /** Four nodes: two CPU-only, two with 8 GPUs each, labelled and tainted like a GPU node pool. */
+const StorageClasses = registerResource({ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', plural: 'storageclasses', namespaced: false });
+
+/** The default StorageClass, served by kube-controller-manager's development host-path provisioner. */
+const defaultStorageClass = {
+  apiVersion: StorageClasses.apiVersion,
+  kind: StorageClasses.kind,
+  metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  provisioner: 'kubernetes.io/host-path',
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'Immediate',
+} as KubeObject;
+
 export const defaultNodes: FakeNode[] = [
   { name: 'kwok-cpu-0', cpu: '512', memory: '2Ti' },
   { name: 'kwok-cpu-1', cpu: '512', memory: '2Ti' },
@@ -224,6 +236,7 @@ export class LocalCluster {
     await Promise.all([this.startComponent('kube-controller-manager'), this.startComponent('kube-scheduler'), this.startComponent('kwok')]);
     const client = await this.client();
     for (const node of this.options.nodes ?? defaultNodes) await client.create(fakeNode(node));
+    await client.create(defaultStorageClass);
     await this.waitForWorkloadReady();
     this.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${this.server} (kubeconfig ${this.kubeconfigPath})`);
   }
@@ -312,6 +325,9 @@ export class LocalCluster {
             `--root-ca-file=${pki.caCert}`,
             `--service-account-private-key-file=${pki.serviceAccountKey}`,
             '--horizontal-pod-autoscaler-sync-period=5s',
+            // Claims of the default StorageClass get a PersistentVolume (a directory under /tmp),
+            // so a model whose weights live on a claim the operator creates can start here.
+            '--enable-hostpath-provisioner=true',
             '--concurrent-deployment-syncs=10',
             '--concurrent-replicaset-syncs=10',
             '--concurrent-gc-syncs=40',

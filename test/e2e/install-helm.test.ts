@@ -47,8 +47,6 @@ import { chartDir, helm, onLoopback, operatorArgs, ownNamespaces, repoRoot, run,
 import type { ServiceAccountIdentity } from '../support/install.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
-const PersistentVolumes: ResourceType = { apiVersion: 'v1', kind: 'PersistentVolume', plural: 'persistentvolumes', namespaced: false };
-
 type Condition = { type: string; status: string; reason?: string; message?: string };
 type Model = KubeObject & { spec: { suspend?: boolean; replicas?: number }; status?: { phase?: string; observedGeneration?: number; conditions?: Condition[]; readyReplicas?: number; desiredReplicas?: number } };
 type Obj = KubeObject & { spec?: any; status?: any };
@@ -75,7 +73,6 @@ let upgradedChart: string | undefined;
 let identity: ServiceAccountIdentity | undefined;
 let saClient: KubeClient | undefined;
 let operator: RunningOperator | undefined;
-const pvName = `${release}-llama-weights`;
 const namespaces = ownNamespaces('install-helm');
 
 beforeAll(async () => {
@@ -94,7 +91,6 @@ afterAll(async () => {
   await saClient?.close().catch(() => {});
   await identity?.dispose();
   if (installed) await helm(cluster, ['uninstall', release, '-n', releaseNs, '--wait']);
-  await cluster.client.delete(PersistentVolumes, undefined, pvName).catch(() => false);
   await restoreCrdMetadata();
   if (upgradedChart) await rm(upgradedChart, { recursive: true, force: true });
   // Also frees the samples' GPUs for the other test files.
@@ -286,27 +282,11 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
     const samples = (await Promise.all(files.map(async (f) => loadAll(await readFile(join(samplesDir, f), 'utf8')) as Model[]))).flat();
     expect(samples.map((s) => s.metadata.name).sort()).toEqual(['gpt-4o-agent', 'gpt-4o-agent-nightly', 'llama-3-8b', 'qwen-chat']);
 
-    // What a user provides for the GPU sample: the Secret it reads HF_TOKEN from, and storage
-    // for its claim. The local cluster has no provisioner, so a static PersistentVolume of the
-    // claim's size is bound to the claim in advance (claimRef), as an administrator would.
+    // What a user provides for the GPU sample: the Secret it reads HF_TOKEN from. Its weights
+    // claim is provisioned by the cluster's default StorageClass, as on any managed cluster.
     const gpu = samples.find((s) => (s.spec as { storage?: { volumeClaim?: unknown } }).storage?.volumeClaim)!;
-    const claim = (gpu.spec as { storage: { volumeClaim: { size: string; accessModes: string[] } } }).storage.volumeClaim;
     const claimName = childName(gpu, 'PersistentVolumeClaim');
     await cluster.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'huggingface', namespace: samplesNs }, stringData: { token: 'hf_e2e' } });
-    const pv = await cluster.kubectl(['create', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: pvName },
-      spec: {
-        capacity: { storage: claim.size },
-        accessModes: claim.accessModes,
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: '',
-        claimRef: { namespace: samplesNs, name: claimName },
-        hostPath: { path: `/var/lib/aimodel-e2e/${pvName}`, type: 'DirectoryOrCreate' },
-      },
-    }));
-    expect(pv.code, pv.stderr).toBe(0);
 
     const applied = await cluster.kubectl(['apply', '-n', samplesNs, '-f', samplesDir]);
     expect(applied.code, applied.stderr).toBe(0);
@@ -324,7 +304,7 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
     // The GPU model runs on a GPU node with its weights claim bound.
     const pvc = await cluster.client.get<Obj>(PersistentVolumeClaims, samplesNs, claimName);
     expect(pvc.status.phase).toBe('Bound');
-    expect(pvc.spec.volumeName).toBe(pvName);
+    expect(pvc.spec.volumeName).toMatch(/^pvc-/);
     const gpuDeployment = await cluster.client.get<Obj>(Deployments, samplesNs, gpu.metadata.name);
     const gpuSelector = Object.entries(gpuDeployment.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
     const gpuPods = await cluster.client.listAll<Obj>(Pods, { namespace: samplesNs, labelSelector: gpuSelector });

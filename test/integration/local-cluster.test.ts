@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Nodes } from '../../src/kube/resources.ts';
+import { Nodes, PersistentVolumeClaims } from '../../src/kube/resources.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
 import { LocalCluster } from '../../hack/localcluster/cluster.ts';
 import { isAlive } from '../../hack/localcluster/process.ts';
 import { useTestCluster } from '../support/cluster.ts';
+import { waitForList } from '../support/wait.ts';
 
 const owner = fileURLToPath(new URL('../support/cluster-owner.ts', import.meta.url));
 
@@ -22,6 +24,20 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 describe('local clusters', () => {
+  it('provision a volume for a claim that names no StorageClass', async () => {
+    const cluster = await useTestCluster();
+    const ns = await cluster.newNamespace();
+    await cluster.client.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'weights', namespace: ns }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    const [claim] = await waitForList<KubeObject & { spec?: { storageClassName?: string; volumeName?: string }; status?: { phase?: string } }>(
+      cluster.client,
+      PersistentVolumeClaims,
+      (l) => l[0]?.status?.phase === 'Bound',
+      { namespace: ns, description: 'the claim Bound' },
+    );
+    expect(claim?.spec?.storageClassName).toBe('standard');
+    expect(claim?.spec?.volumeName).toMatch(/^pvc-/);
+  });
+
   it('run side by side on their own ports and state', async () => {
     const shared = await useTestCluster();
     const second = await LocalCluster.start({ stateDir: await mkdtemp(join(tmpdir(), 'aimodel-second-')), log: () => {} });
