@@ -173,7 +173,7 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
     client: leaderClient,
     manager,
     namespaces: config.namespaces,
-    defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage, clusterDomain: config.clusterDomain },
+    defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage, engineImages: config.engineImages, clusterDomain: config.clusterDomain },
     workers: config.workers,
     resyncPeriodMs: config.syncPeriod,
     events,

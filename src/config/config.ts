@@ -2,6 +2,7 @@
 // flag (--workers) and an environment variable (AIMODEL_WORKERS); a flag wins over the
 // environment. A bad value is reported with its name, what was given and the accepted form.
 import { z } from 'zod';
+import { ENGINES } from '../api/v1/engine.ts';
 
 const durationPattern = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -33,6 +34,31 @@ const bool = z
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const IMAGE_REFERENCE = /^[^\s,=]+$/;
+const PRESET_ENGINES = ENGINES.filter((engine) => engine !== 'openai-compatible');
+
+/** `vllm=registry.local/vllm-openai:v0.11.0,ollama=...` → { vllm: ..., ollama: ... }. */
+const engineImages = z.string().transform((text, ctx) => {
+  const images: Record<string, string> = {};
+  for (const entry of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const equals = entry.indexOf('=');
+    const engine = equals === -1 ? entry : entry.slice(0, equals);
+    const image = equals === -1 ? '' : entry.slice(equals + 1);
+    if (engine === 'openai-compatible') {
+      ctx.addIssue({ code: 'custom', message: 'the openai-compatible engine\'s image is --default-image' });
+    } else if (!(PRESET_ENGINES as readonly string[]).includes(engine)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(engine)} is not an engine: expected one of ${PRESET_ENGINES.join(', ')}` });
+    } else if (!IMAGE_REFERENCE.test(image) || image.length > 512) {
+      ctx.addIssue({ code: 'custom', message: `expected ${engine}=<image reference>` });
+    } else if (engine in images) {
+      ctx.addIssue({ code: 'custom', message: `${engine} is given twice` });
+    } else {
+      images[engine] = image;
+    }
+  }
+  return images as Partial<Record<Exclude<(typeof ENGINES)[number], 'openai-compatible'>, string>>;
+});
 
 interface OptionSpec {
   flag: string;
@@ -86,7 +112,13 @@ export const options = {
   metricsCertName: option('metrics-cert-name', z.string().min(1).regex(/^[^/]+$/, { message: 'expected a file name' }), 'Certificate file in --metrics-cert-path.', 'tls.crt'),
   metricsCertKey: option('metrics-cert-key', z.string().min(1).regex(/^[^/]+$/, { message: 'expected a file name' }), 'Private key file in --metrics-cert-path.', 'tls.key'),
   healthProbeBindAddress: option('health-probe-bind-address', address, 'Address of the /healthz and /readyz endpoints.', ':8081'),
-  defaultImage: option('default-image', z.string().min(1).max(512).regex(/^[^\s]+$/, { message: 'expected an image reference without spaces' }), 'Inference image for AIModels that do not set spec.image.', 'openai/chatgpt-local:latest'),
+  defaultImage: option('default-image', z.string().min(1).max(512).regex(/^[^\s]+$/, { message: 'expected an image reference without spaces' }), 'Inference image of the openai-compatible engine (the default spec.engine) for AIModels that do not set spec.image.', 'openai/chatgpt-local:latest'),
+  engineImages: option(
+    'engine-images',
+    engineImages,
+    `Comma-separated <engine>=<image> pairs replacing engine presets' pinned images for AIModels that do not set spec.image, e.g. vllm=registry.local/vllm/vllm-openai:v0.11.0 (a mirror). Engines: ${PRESET_ENGINES.join(', ')}.`,
+    '',
+  ),
   clusterDomain: option('cluster-domain', z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local'), "The cluster's DNS domain, for the in-cluster endpoint (http://<model>.<namespace>.svc.<domain>:<port>) reported on each AIModel's status.", 'cluster.local'),
   logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),
   logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),

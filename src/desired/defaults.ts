@@ -1,10 +1,18 @@
+import type { Engine } from '../api/v1/engine.ts';
+
 /**
- * Operator-wide settings that shape every model's children. The AIModel spec cannot override
- * them: they are the platform's security and scheduling policy, not the model owner's choice.
+ * Operator-wide settings that shape every model's children: the platform's security and
+ * scheduling policy, not the model owner's choice. A model may only pick its own pod ids
+ * (spec.securityContext, within the restricted Pod Security Standard) and its own image.
  */
 export type OperatorDefaults = {
-  /** Image for models without spec.image. */
+  /** Image of the openai-compatible engine for models without spec.image (--default-image). */
   defaultImage: string;
+  /**
+   * Images replacing the presets' pinned ones, per engine, for models without spec.image
+   * (--engine-images), e.g. a mirror in a private registry. openai-compatible uses defaultImage.
+   */
+  engineImages: Partial<Record<Exclude<Engine, 'openai-compatible'>, string>>;
   /**
    * Numeric user and group the model pods run as. The image's own USER is unknown: with
    * runAsNonRoot alone, an image that runs as root (or names its user instead of numbering it)
@@ -32,6 +40,7 @@ export type OperatorDefaults = {
 
 export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
   defaultImage: 'openai/chatgpt-local:latest',
+  engineImages: {},
   runAsUser: 1000,
   runAsGroup: 1000,
   fsGroup: 1000,

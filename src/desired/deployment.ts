@@ -8,10 +8,12 @@ import type {
   V1PodSpec,
   V1Probe,
   V1ResourceRequirements,
+  V1SecurityContext,
   V1Toleration,
   V1Volume,
+  V1VolumeMount,
 } from '@kubernetes/client-node';
-import type { AIModel, AIModelSpec } from '../api/v1/aimodel.ts';
+import { type AIModel, type AIModelSpec, ENGINE_LABEL } from '../api/v1/aimodel.ts';
 import { quantityValue } from '../api/v1/formats.ts';
 import {
   GPU_RESOURCE,
@@ -19,14 +21,20 @@ import {
   MODEL_CONTAINER_NAME,
   MODEL_ENV_NAME,
   MODEL_MOUNT_PATH,
+  type ProbeSettings,
 } from '../api/v1/pod.ts';
+import { parseSourceUri } from '../api/v1/source.ts';
 import type { OperatorDefaults } from './defaults.ts';
+import { enginePreset, type ServeContext } from './engines/index.ts';
+import { CACHE_DIR, HF_HOME_DIR, HOME_DIR, SHM_DIR, TMP_DIR } from './engines/types.ts';
 import { childMetadata, type Intent, quantityMap } from './metadata.ts';
 import { childName, commonLabels, selectorLabels } from './names.ts';
 
 export const PORT_NAME = 'http';
 const MODELS_VOLUME = 'models';
+const HOME_VOLUME = 'home';
 const TMP_VOLUME = 'tmp';
+const SHM_VOLUME = 'dshm';
 
 /** Kubernetes' own default, and the floor: a fast start should still be reported promptly. */
 const MIN_PROGRESS_DEADLINE_SECONDS = 600;
@@ -53,7 +61,7 @@ export function usesGpu(spec: AIModelSpec): boolean {
 export function desiredDeployment(model: AIModel, defaults: OperatorDefaults): Intent<V1Deployment> {
   const { spec } = model;
   const replicas = deploymentReplicas(spec);
-  const podLabels = { ...spec.podLabels, ...commonLabels(model) };
+  const podLabels = { ...spec.podLabels, ...commonLabels(model), [ENGINE_LABEL]: spec.engine };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -88,7 +96,7 @@ function strategy(spec: AIModelSpec): V1DeploymentStrategy {
  * slow load is not reported as a failed rollout.
  */
 export function progressDeadlineSeconds(spec: AIModelSpec): number {
-  const startup = spec.probes.startup;
+  const startup = effectiveProbes(spec).startup;
   const budget = startup.enabled ? startup.initialDelaySeconds + startup.periodSeconds * startup.failureThreshold : 0;
   return Math.max(MIN_PROGRESS_DEADLINE_SECONDS, budget + PROGRESS_DEADLINE_SLACK_SECONDS);
 }
@@ -96,15 +104,25 @@ export function progressDeadlineSeconds(spec: AIModelSpec): number {
 function podSpec(model: AIModel, defaults: OperatorDefaults): V1PodSpec {
   const { spec } = model;
   const tolerations = podTolerations(spec, defaults);
+  const weights = weightsVolume(model);
+  const main = container(spec, defaults, weights);
+  const download = downloadContainer(spec, defaults, weights);
   const pod: V1PodSpec = {
-    // Model servers do not call the Kubernetes API; a mounted token would only be something to steal.
-    automountServiceAccountToken: false,
+    // Model servers do not call the Kubernetes API: the default account's token would only be
+    // something to steal. An account the user named was chosen for its identity (object storage,
+    // a secrets manager's Kubernetes login), which some clients prove with this token.
+    automountServiceAccountToken: spec.serviceAccountName !== undefined,
     // Service environment variables are never needed and grow with the namespace.
     enableServiceLinks: false,
-    securityContext: podSecurityContext(defaults),
-    containers: [container(spec, defaults)],
-    volumes: volumes(model, defaults),
+    securityContext: podSecurityContext(spec, defaults),
+    ...(download === undefined ? {} : { initContainers: [download] }),
+    containers: [main],
+    volumes: volumes(spec, weights),
   };
+  if (spec.serviceAccountName !== undefined) pod.serviceAccountName = spec.serviceAccountName;
+  if (spec.imagePullSecrets !== undefined && spec.imagePullSecrets.length > 0) {
+    pod.imagePullSecrets = spec.imagePullSecrets.map(({ name }) => ({ name }));
+  }
   if (spec.nodeSelector !== undefined && Object.keys(spec.nodeSelector).length > 0) pod.nodeSelector = { ...spec.nodeSelector };
   if (tolerations.length > 0) pod.tolerations = tolerations;
   const affinity = podAffinity(spec);
@@ -114,44 +132,218 @@ function podSpec(model: AIModel, defaults: OperatorDefaults): V1PodSpec {
   return pod;
 }
 
-/** The restricted Pod Security Standard, set explicitly so the pods pass a namespace that enforces it. */
-function podSecurityContext(defaults: OperatorDefaults): V1PodSecurityContext {
+/**
+ * The restricted Pod Security Standard, set explicitly so the pods pass a namespace that enforces
+ * it. The ids are the model's (spec.securityContext), else the operator's; platformAssignedIds
+ * leaves them all out for platforms that assign them (OpenShift). runAsNonRoot is never optional.
+ */
+function podSecurityContext(spec: AIModelSpec, defaults: OperatorDefaults): V1PodSecurityContext {
   const context: V1PodSecurityContext = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
-  if (defaults.runAsUser !== undefined) context.runAsUser = defaults.runAsUser;
-  if (defaults.runAsGroup !== undefined) context.runAsGroup = defaults.runAsGroup;
-  if (defaults.fsGroup !== undefined) {
-    context.fsGroup = defaults.fsGroup;
+  const own = spec.securityContext ?? {};
+  if (own.platformAssignedIds === true) return context;
+  const runAsUser = own.runAsUser ?? defaults.runAsUser;
+  const runAsGroup = own.runAsGroup ?? defaults.runAsGroup;
+  const fsGroup = own.fsGroup ?? defaults.fsGroup;
+  if (runAsUser !== undefined) context.runAsUser = runAsUser;
+  if (runAsGroup !== undefined) context.runAsGroup = runAsGroup;
+  if (fsGroup !== undefined) {
+    context.fsGroup = fsGroup;
     context.fsGroupChangePolicy = 'OnRootMismatch';
   }
   return context;
 }
 
-function container(spec: AIModelSpec, defaults: OperatorDefaults): V1Container {
+function containerSecurityContext(defaults: OperatorDefaults): V1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    readOnlyRootFilesystem: defaults.readOnlyRootFilesystem,
+    runAsNonRoot: true,
+  };
+}
+
+/** Number of nvidia.com/gpu the model container gets (requests are mirrored into limits). */
+export function gpuCount(spec: AIModelSpec): number {
+  const quantity = spec.resources?.limits?.[GPU_RESOURCE] ?? spec.resources?.requests?.[GPU_RESOURCE];
+  return quantity === undefined ? 0 : Math.max(0, Math.floor(quantityValue(quantity) ?? 0));
+}
+
+export function serveContext(spec: AIModelSpec): ServeContext {
+  const context: ServeContext = { model: spec.model, port: spec.port, gpus: gpuCount(spec) };
+  const source = spec.source === undefined ? undefined : parseSourceUri(spec.source.uri);
+  if (source !== undefined) context.source = source;
+  return context;
+}
+
+/** The image of the model container and of its download init container. */
+export function modelImage(spec: AIModelSpec, defaults: OperatorDefaults): string {
+  if (spec.image !== undefined) return spec.image;
+  if (spec.engine === 'openai-compatible') return defaults.defaultImage;
+  const preset = enginePreset(spec.engine);
+  return defaults.engineImages[spec.engine] ?? (usesGpu(spec) ? preset.gpuImage : undefined) ?? preset.image;
+}
+
+/** The probes the container gets: each field the user set, else the engine's. */
+export function effectiveProbes(spec: AIModelSpec): Record<'startup' | 'readiness' | 'liveness', ProbeSettings & { enabled: boolean }> {
+  const preset = enginePreset(spec.engine).probes;
+  const merge = (own: ProbeSpec, engine: ProbeSettings) => ({
+    enabled: own.enabled,
+    path: own.path ?? engine.path,
+    initialDelaySeconds: own.initialDelaySeconds ?? engine.initialDelaySeconds,
+    periodSeconds: own.periodSeconds ?? engine.periodSeconds,
+    timeoutSeconds: own.timeoutSeconds ?? engine.timeoutSeconds,
+    failureThreshold: own.failureThreshold ?? engine.failureThreshold,
+  });
+  return {
+    startup: merge(spec.probes.startup, preset.startup),
+    readiness: merge(spec.probes.readiness, preset.readiness),
+    liveness: merge(spec.probes.liveness, preset.liveness),
+  };
+}
+
+/** Where Prometheus finds the engine's metrics on the model pods; undefined for engines without any. */
+export function metricsEndpoint(spec: AIModelSpec): { port: string; path: string } | undefined {
+  const metrics = enginePreset(spec.engine).metrics;
+  return metrics === undefined ? undefined : { port: PORT_NAME, path: metrics.path };
+}
+
+/** Writable directories every engine gets, so the root filesystem can stay read-only. */
+function baseEnv(spec: AIModelSpec): V1EnvVar[] {
+  return [
+    { name: MODEL_ENV_NAME, value: spec.model },
+    { name: 'HOME', value: HOME_DIR },
+    { name: 'XDG_CACHE_HOME', value: CACHE_DIR },
+    { name: 'HF_HOME', value: HF_HOME_DIR },
+  ];
+}
+
+/**
+ * MODEL and the writable paths, then the engine's variables, then the user's: a user variable
+ * with the name of one already there replaces it in place, the others follow in their order.
+ */
+function mergeEnv(base: V1EnvVar[], user: V1EnvVar[]): V1EnvVar[] {
+  const byName = new Map(user.map((variable) => [variable.name, variable]));
+  const merged = base.map((variable) => byName.get(variable.name) ?? variable);
+  const present = new Set(base.map((variable) => variable.name));
+  return [...merged, ...user.filter((variable) => !present.has(variable.name))];
+}
+
+function tokenEnv(spec: AIModelSpec): V1EnvVar[] {
+  const ref = spec.source?.tokenSecretRef;
+  return ref === undefined ? [] : [{ name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } }];
+}
+
+/** The weights' volume source and how it is mounted at /models. */
+type WeightsVolume = { volume: V1Volume; mount: V1VolumeMount };
+
+function weightsVolume(model: AIModel): WeightsVolume {
+  const { storage } = model.spec;
+  const source = model.spec.source === undefined ? undefined : parseSourceUri(model.spec.source.uri);
+  const volume: V1Volume = { name: MODELS_VOLUME };
+  const mount: V1VolumeMount = { name: MODELS_VOLUME, mountPath: MODEL_MOUNT_PATH };
+  if (source?.scheme === 'pvc') {
+    volume.persistentVolumeClaim = { claimName: source.claimName };
+    if (source.subPath !== undefined) mount.subPath = source.subPath;
+  } else if (source?.scheme === 'oci') {
+    volume.image = { reference: source.reference };
+    if (model.spec.source?.pullPolicy !== undefined) volume.image.pullPolicy = model.spec.source.pullPolicy;
+    // Image volumes are read-only whatever the mount says; saying so keeps the pod spec honest.
+    mount.readOnly = true;
+  } else if (storage.existingClaim !== undefined) {
+    volume.persistentVolumeClaim = { claimName: storage.existingClaim.claimName };
+  } else if (storage.volumeClaim !== undefined) {
+    volume.persistentVolumeClaim = { claimName: childName(model, 'PersistentVolumeClaim') };
+  } else {
+    const emptyDir = storage.emptyDir ?? {};
+    // `emptyDir: {}` is the volume source itself, not an unset field: it must be sent even when empty.
+    volume.emptyDir = {};
+    if (emptyDir.sizeLimit !== undefined) volume.emptyDir.sizeLimit = String(emptyDir.sizeLimit);
+    if (emptyDir.medium !== undefined) volume.emptyDir.medium = emptyDir.medium;
+  }
+  return { volume, mount };
+}
+
+/** GPU models share tensors between their processes through /dev/shm; 64 MiB, the default, is not enough. */
+const SHM_GI_PER_GPU = 2;
+const SHM_MAX_GI = 16;
+
+export function sharedMemorySize(spec: AIModelSpec): string | undefined {
+  if (spec.sharedMemorySize !== undefined) {
+    return (quantityValue(spec.sharedMemorySize) ?? 0) > 0 ? String(spec.sharedMemorySize) : undefined;
+  }
+  const gpus = gpuCount(spec);
+  return gpus > 0 ? `${Math.min(SHM_MAX_GI, SHM_GI_PER_GPU * gpus)}Gi` : undefined;
+}
+
+function scratchMounts(spec: AIModelSpec): V1VolumeMount[] {
+  return [
+    { name: HOME_VOLUME, mountPath: HOME_DIR },
+    { name: TMP_VOLUME, mountPath: TMP_DIR },
+    ...(sharedMemorySize(spec) === undefined ? [] : [{ name: SHM_VOLUME, mountPath: SHM_DIR }]),
+  ];
+}
+
+function volumes(spec: AIModelSpec, weights: WeightsVolume): V1Volume[] {
+  const shm = sharedMemorySize(spec);
+  return [
+    weights.volume,
+    { name: HOME_VOLUME, emptyDir: {} },
+    { name: TMP_VOLUME, emptyDir: {} },
+    ...(shm === undefined ? [] : [{ name: SHM_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: shm } }]),
+  ];
+}
+
+function container(spec: AIModelSpec, defaults: OperatorDefaults, weights: WeightsVolume): V1Container {
+  const preset = enginePreset(spec.engine);
+  const context = serveContext(spec);
+  const serve = preset.serve(context);
+  // The token goes where the download happens: the init container, or the engine that fetches at start.
+  const engineDownloads = context.source?.scheme === 'hf' && preset.download?.(context) === undefined;
   const result: V1Container = {
     name: MODEL_CONTAINER_NAME,
-    image: spec.image ?? defaults.defaultImage,
+    image: modelImage(spec, defaults),
     ports: [{ name: PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
-    env: [{ name: MODEL_ENV_NAME, value: spec.model }, ...(spec.env ?? []).map(envVar)],
-    volumeMounts: [
-      { name: MODELS_VOLUME, mountPath: MODEL_MOUNT_PATH },
-      ...(defaults.readOnlyRootFilesystem ? [{ name: TMP_VOLUME, mountPath: '/tmp' }] : []),
-    ],
-    securityContext: {
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      readOnlyRootFilesystem: defaults.readOnlyRootFilesystem,
-      runAsNonRoot: true,
-    },
+    env: mergeEnv([...baseEnv(spec), ...serve.env, ...(engineDownloads ? tokenEnv(spec) : [])], (spec.env ?? []).map(envVar)),
+    volumeMounts: [weights.mount, ...scratchMounts(spec)],
+    securityContext: containerSecurityContext(defaults),
   };
   if (spec.imagePullPolicy !== undefined) result.imagePullPolicy = spec.imagePullPolicy;
-  if (spec.command !== undefined) result.command = [...spec.command];
-  if (spec.args !== undefined) result.args = [...spec.args];
+  // spec.command takes over the whole command line: the preset's arguments belong to its command.
+  const command = spec.command ?? serve.command;
+  const args = spec.command !== undefined ? [...(spec.args ?? [])] : [...serve.args, ...(spec.args ?? [])];
+  if (command !== undefined) result.command = [...command];
+  if (args.length > 0) result.args = args;
   const resources = resourceRequirements(spec);
   if (resources !== undefined) result.resources = resources;
-  const { startup, readiness, liveness } = spec.probes;
+  const { startup, readiness, liveness } = effectiveProbes(spec);
   if (startup.enabled) result.startupProbe = httpProbe(startup);
-  if (readiness.enabled) result.readinessProbe = { ...httpProbe(readiness), successThreshold: readiness.successThreshold };
+  if (readiness.enabled) result.readinessProbe = { ...httpProbe(readiness), successThreshold: spec.probes.readiness.successThreshold };
   if (liveness.enabled) result.livenessProbe = httpProbe(liveness);
+  return result;
+}
+
+export const DOWNLOAD_CONTAINER_NAME = 'model-download';
+
+/**
+ * The init container that fills /models before the engine starts, with the engine image's own
+ * downloader; absent when the source is mounted as is or the engine downloads at start. It shares
+ * the user's env (a hub mirror, a proxy) and the CPU and memory of the model container.
+ */
+function downloadContainer(spec: AIModelSpec, defaults: OperatorDefaults, weights: WeightsVolume): V1Container | undefined {
+  const download = enginePreset(spec.engine).download?.(serveContext(spec));
+  if (download === undefined) return undefined;
+  const result: V1Container = {
+    name: DOWNLOAD_CONTAINER_NAME,
+    image: modelImage(spec, defaults),
+    ...(download.command === undefined ? {} : { command: [...download.command] }),
+    ...(download.args.length > 0 ? { args: [...download.args] } : {}),
+    env: mergeEnv([...baseEnv(spec), ...download.env, ...tokenEnv(spec)], (spec.env ?? []).map(envVar)),
+    volumeMounts: [weights.mount, ...scratchMounts(spec)],
+    securityContext: containerSecurityContext(defaults),
+  };
+  if (spec.imagePullPolicy !== undefined) result.imagePullPolicy = spec.imagePullPolicy;
+  const resources = resourceRequirements(spec, { standardOnly: true });
+  if (resources !== undefined) result.resources = resources;
   return result;
 }
 
@@ -170,9 +362,14 @@ function envVar(env: EnvVarSpec): V1EnvVar {
  * Kubernetes rejects a container that requests an extended resource (a GPU) without the same
  * limit, so a GPU given only in requests is mirrored into limits rather than failing the apply.
  */
-function resourceRequirements(spec: AIModelSpec): V1ResourceRequirements | undefined {
-  const requests = spec.resources?.requests;
-  const limits = { ...spec.resources?.limits };
+function resourceRequirements(spec: AIModelSpec, options: { standardOnly?: boolean } = {}): V1ResourceRequirements | undefined {
+  // An init container must not hold a GPU of its own: the pod would need one more than the model.
+  const keep = (entries: Record<string, number | string> | undefined) =>
+    entries === undefined || !options.standardOnly
+      ? entries
+      : Object.fromEntries(Object.entries(entries).filter(([name]) => !isExtendedResource(name)));
+  const requests = keep(spec.resources?.requests);
+  const limits = { ...keep(spec.resources?.limits) };
   for (const [name, quantity] of Object.entries(requests ?? {})) {
     if (isExtendedResource(name) && limits[name] === undefined) limits[name] = quantity;
   }
@@ -184,7 +381,7 @@ function resourceRequirements(spec: AIModelSpec): V1ResourceRequirements | undef
 
 type ProbeSpec = AIModelSpec['probes']['startup'];
 
-function httpProbe(probe: ProbeSpec): V1Probe {
+function httpProbe(probe: ProbeSettings): V1Probe {
   return {
     httpGet: { path: probe.path, port: PORT_NAME },
     initialDelaySeconds: probe.initialDelaySeconds,
@@ -216,21 +413,4 @@ function podAffinity(spec: AIModelSpec): V1Affinity | undefined {
   // The CRD preserves these verbatim and the API server validates them with the Deployment.
   const result = { ...affinity } as V1Affinity;
   return Object.keys(result).length > 0 ? result : undefined;
-}
-
-function volumes(model: AIModel, defaults: OperatorDefaults): V1Volume[] {
-  const { storage } = model.spec;
-  const models: V1Volume = { name: MODELS_VOLUME };
-  if (storage.existingClaim !== undefined) {
-    models.persistentVolumeClaim = { claimName: storage.existingClaim.claimName };
-  } else if (storage.volumeClaim !== undefined) {
-    models.persistentVolumeClaim = { claimName: childName(model, 'PersistentVolumeClaim') };
-  } else {
-    const emptyDir = storage.emptyDir ?? {};
-    // `emptyDir: {}` is the volume source itself, not an unset field: it must be sent even when empty.
-    models.emptyDir = {};
-    if (emptyDir.sizeLimit !== undefined) models.emptyDir.sizeLimit = String(emptyDir.sizeLimit);
-    if (emptyDir.medium !== undefined) models.emptyDir.medium = emptyDir.medium;
-  }
-  return defaults.readOnlyRootFilesystem ? [models, { name: TMP_VOLUME, emptyDir: {} }] : [models];
 }

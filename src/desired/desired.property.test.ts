@@ -10,6 +10,7 @@ import { selectorFor, selectorLabels } from './names.ts';
 
 const operatorDefaults: fc.Arbitrary<OperatorDefaults> = fc.record({
   defaultImage: fc.constantFrom('openai/chatgpt-local:latest', 'registry.local/chatgpt-local:2'),
+  engineImages: fc.constantFrom({}, { vllm: 'registry.local/vllm-openai:v0.11.0', ollama: 'registry.local/ollama:0.12.6' }),
   runAsUser: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
   runAsGroup: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),
   fsGroup: fc.option(fc.integer({ min: 1, max: 65_535 }), { nil: undefined }),

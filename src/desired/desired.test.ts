@@ -53,14 +53,20 @@ describe('desiredChildren for the seed model', () => {
     });
   });
 
-  it('runs the default image with MODEL, port 8000, /models and slow-load probes', () => {
+  it('runs the default image with MODEL, port 8000, /models, writable HOME and /tmp, and slow-load probes', () => {
     expect(container(c)).toEqual({
       name: 'inference',
       image: 'openai/chatgpt-local:latest',
       ports: [{ name: 'http', containerPort: 8000, protocol: 'TCP' }],
-      env: [{ name: 'MODEL', value: 'gpt-4o-agent' }],
+      env: [
+        { name: 'MODEL', value: 'gpt-4o-agent' },
+        { name: 'HOME', value: '/home/aimodel' },
+        { name: 'XDG_CACHE_HOME', value: '/home/aimodel/.cache' },
+        { name: 'HF_HOME', value: '/home/aimodel/.cache/huggingface' },
+      ],
       volumeMounts: [
         { name: 'models', mountPath: '/models' },
+        { name: 'home', mountPath: '/home/aimodel' },
         { name: 'tmp', mountPath: '/tmp' },
       ],
       securityContext: {
@@ -110,6 +116,7 @@ describe('desiredChildren for the seed model', () => {
       },
       volumes: [
         { name: 'models', emptyDir: {} },
+        { name: 'home', emptyDir: {} },
         { name: 'tmp', emptyDir: {} },
       ],
     });
@@ -117,7 +124,7 @@ describe('desiredChildren for the seed model', () => {
 
   it('selects pods by name and instance only, and rolls out without surging', () => {
     expect(c.deployment.spec.selector).toEqual({ matchLabels: selector });
-    expect(c.deployment.spec.template.metadata).toEqual({ labels });
+    expect(c.deployment.spec.template.metadata).toEqual({ labels: { ...labels, 'ai.openai.com/engine': 'openai-compatible' } });
     expect(c.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
     expect(c.deployment.spec.progressDeadlineSeconds).toBe(2100);
   });
@@ -302,7 +309,7 @@ describe('probes and rollout', () => {
 });
 
 describe('container and pod settings', () => {
-  it('puts MODEL first, then the user env, secret references untouched', () => {
+  it('puts MODEL first, then the writable paths, then the user env, secret references untouched', () => {
     const env = [
       { name: 'MAX_TOKENS', value: '4096' },
       { name: 'HF_TOKEN', valueFrom: { secretKeyRef: { name: 'hf', key: 'token' } } },
@@ -311,8 +318,35 @@ describe('container and pod settings', () => {
     ];
     expect(container(children({ model: 'meta-llama/Llama-3.1-8B-Instruct', env })).env).toEqual([
       { name: 'MODEL', value: 'meta-llama/Llama-3.1-8B-Instruct' },
+      { name: 'HOME', value: '/home/aimodel' },
+      { name: 'XDG_CACHE_HOME', value: '/home/aimodel/.cache' },
+      { name: 'HF_HOME', value: '/home/aimodel/.cache/huggingface' },
       ...env,
     ]);
+  });
+
+  it('lets a user variable replace the engine\'s of the same name, in place', () => {
+    const env = container(children({ engine: 'ollama', env: [{ name: 'EXTRA', value: '1' }, { name: 'OLLAMA_KEEP_ALIVE', value: '10m' }, { name: 'HOME', value: '/data' }] })).env!;
+    expect(env.map((variable) => variable.name)).toEqual([
+      'MODEL',
+      'HOME',
+      'XDG_CACHE_HOME',
+      'HF_HOME',
+      'OLLAMA_HOST',
+      'OLLAMA_MODELS',
+      'OLLAMA_KEEP_ALIVE',
+      'EXTRA',
+    ]);
+    expect(env.find((variable) => variable.name === 'OLLAMA_KEEP_ALIVE')).toEqual({ name: 'OLLAMA_KEEP_ALIVE', value: '10m' });
+    expect(env.find((variable) => variable.name === 'HOME')).toEqual({ name: 'HOME', value: '/data' });
+  });
+
+  it('appends user args after the engine\'s, and lets spec.command take over the whole command line', () => {
+    expect(container(children({ engine: 'vllm', args: ['--max-model-len', '8192'] })).args!.slice(-2)).toEqual(['--max-model-len', '8192']);
+    expect(container(children({ engine: 'vllm', args: ['--max-model-len', '8192'] })).args![0]).toBe('/models');
+    const own = container(children({ engine: 'vllm', command: ['python3', '-m', 'vllm.entrypoints.openai.api_server'], args: ['--model', '/models'] }));
+    expect(own.command).toEqual(['python3', '-m', 'vllm.entrypoints.openai.api_server']);
+    expect(own.args).toEqual(['--model', '/models']);
   });
 
   it('uses the spec image, pull policy, command, args and port', () => {
@@ -368,11 +402,10 @@ describe('container and pod settings', () => {
     expect(pod(children({}, { ...defaults, ...override })).securityContext).toEqual(expected);
   });
 
-  it('keeps the root filesystem writable, without a /tmp volume, when the operator says so', () => {
+  it('keeps the root filesystem writable when the operator says so, still with a writable HOME for an arbitrary uid', () => {
     const c = children({}, { ...defaults, readOnlyRootFilesystem: false });
     expect(container(c).securityContext!.readOnlyRootFilesystem).toBe(false);
-    expect(container(c).volumeMounts).toEqual([{ name: 'models', mountPath: '/models' }]);
-    expect(pod(c).volumes).toEqual([{ name: 'models', emptyDir: {} }]);
+    expect(pod(c).volumes!.map((volume) => volume.name)).toEqual(['models', 'home', 'tmp']);
   });
 });
 

@@ -29,20 +29,14 @@ describe('parseAIModel', () => {
       model: 'gpt-4o-agent',
       replicas: 5,
       autoscaling: { minReplicas: 2, maxReplicas: 20 },
+      engine: 'openai-compatible',
       port: 8000,
       storage: { emptyDir: {} },
+      // Paths and numbers come from the engine preset when the reconciler renders the pod.
       probes: {
-        startup: { enabled: true, path: '/health', initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 180 },
-        readiness: {
-          enabled: true,
-          path: '/health',
-          initialDelaySeconds: 0,
-          periodSeconds: 10,
-          timeoutSeconds: 5,
-          failureThreshold: 3,
-          successThreshold: 1,
-        },
-        liveness: { enabled: true, path: '/health', initialDelaySeconds: 0, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+        startup: { enabled: true },
+        readiness: { enabled: true, successThreshold: 1 },
+        liveness: { enabled: true },
       },
       strategy: { type: 'RollingUpdate' },
       service: { type: 'ClusterIP' },
@@ -56,17 +50,10 @@ describe('parseAIModel', () => {
     expect(model.metadata).toMatchObject({ name: 'gpt-4o-agent', resourceVersion: '42', labels: { team: 'a' } });
   });
 
-  it('defaults the fields of a partly written nested object', () => {
+  it('defaults the fields of a partly written nested object, and keeps what the user wrote', () => {
     const model = parsed({ ...seed, spec: { ...seed.spec, probes: { startup: { failureThreshold: 360 } } } });
-    expect(model.spec.probes.startup).toEqual({
-      enabled: true,
-      path: '/health',
-      initialDelaySeconds: 0,
-      periodSeconds: 10,
-      timeoutSeconds: 5,
-      failureThreshold: 360,
-    });
-    expect(model.spec.probes.liveness.periodSeconds).toBe(20);
+    expect(model.spec.probes.startup).toEqual({ enabled: true, failureThreshold: 360 });
+    expect(model.spec.probes.readiness).toEqual({ enabled: true, successThreshold: 1 });
   });
 
   it('accepts replicas inside the autoscaling bounds and at either end', () => {

@@ -8,12 +8,21 @@ import {
   DNS1035_LABEL,
   DNS1123_LABEL,
 } from './formats.ts';
-import { annotationMap, dns1123Subdomain, labelMap } from './common.ts';
+import { annotationMap, dns1123Subdomain, labelMap, quantity } from './common.ts';
 import { AutoscalingSchema, MAX_REPLICAS } from './autoscaling.ts';
+import {
+  ENGINES_WITH_HF_QUANT,
+  ENGINES_WITHOUT_HF_DOWNLOAD,
+  ENGINES_WITHOUT_HF_REVISION,
+  ENGINES_WITHOUT_HF_TOKEN,
+  EngineSchema,
+} from './engine.ts';
 import {
   AffinitySchema,
   EnvSchema,
+  ImagePullSecretsSchema,
   NodeSelectorSchema,
+  PodSecuritySchema,
   ProbesSchema,
   ResourcesSchema,
   StorageSchema,
@@ -21,6 +30,7 @@ import {
   TolerationsSchema,
 } from './pod.ts';
 import { type CelValidation, withRules } from './rules.ts';
+import { SourceSchema } from './source.ts';
 
 export const GROUP = 'ai.openai.com';
 export const VERSION = 'v1';
@@ -50,7 +60,11 @@ export const RESERVED_POD_LABELS = [
   'app.kubernetes.io/component',
   'app.kubernetes.io/managed-by',
   'ai.openai.com/model',
+  'ai.openai.com/engine',
 ] as const;
+
+/** The pod label naming the engine, for scrapers and autoscalers that pick metric names by engine. */
+export const ENGINE_LABEL = 'ai.openai.com/engine';
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$/;
 const IMAGE_REFERENCE = /^\S+$/;
@@ -131,6 +145,52 @@ const stringList = (options: { maxItems: number; description: string }) =>
     .max(options.maxItems)
     .describe(options.description);
 
+const celList = (values: readonly string[]) => `[${values.map((value) => `'${value}'`).join(', ')}]`;
+const isHf = (spec: { source?: { uri: string } | undefined }) => spec.source?.uri.startsWith('hf://') === true;
+
+/** How spec.source combines with spec.storage and spec.engine. */
+const SOURCE_RULES = [
+  {
+    rule: "!has(self.source) || self.source.uri.startsWith('hf://') || (has(self.storage.emptyDir) && !has(self.storage.emptyDir.sizeLimit) && !has(self.storage.emptyDir.medium))",
+    message: 'spec.storage must be left out when spec.source is pvc:// or oci://: the source itself is mounted at /models',
+    fieldPath: '.storage',
+    holds: (spec: SpecRuleInput) =>
+      spec.source === undefined ||
+      isHf(spec) ||
+      (spec.storage.emptyDir !== undefined && spec.storage.emptyDir.sizeLimit === undefined && spec.storage.emptyDir.medium === undefined),
+  },
+  {
+    rule: `!has(self.source) || !self.source.uri.startsWith('hf://') || !(self.engine in ${celList(ENGINES_WITHOUT_HF_DOWNLOAD)})`,
+    message: `spec.source: an hf:// source needs an engine with a downloader; spec.engine ${ENGINES_WITHOUT_HF_DOWNLOAD.join(', ')} has none (use pvc:// or oci://, or name the engine)`,
+    fieldPath: '.source',
+    holds: (spec: SpecRuleInput) => !isHf(spec) || !ENGINES_WITHOUT_HF_DOWNLOAD.includes(spec.engine),
+  },
+  {
+    rule: `!has(self.source) || !self.source.uri.matches('^hf://[^@]*:') || self.engine in ${celList(ENGINES_WITH_HF_QUANT)}`,
+    message: `spec.source.uri: a :<quantization> suffix is only for spec.engine ${ENGINES_WITH_HF_QUANT.join(' and ')}`,
+    fieldPath: '.source',
+    holds: (spec: SpecRuleInput) => !/^hf:\/\/[^@]*:/.test(spec.source?.uri ?? '') || ENGINES_WITH_HF_QUANT.includes(spec.engine),
+  },
+  {
+    rule: `!has(self.source) || !self.source.uri.startsWith('hf://') || !self.source.uri.contains('@') || !(self.engine in ${celList(ENGINES_WITHOUT_HF_REVISION)})`,
+    message: `spec.source.uri: spec.engine ${ENGINES_WITHOUT_HF_REVISION.join(' and ')} cannot pin an hf:// revision (@<revision>)`,
+    fieldPath: '.source',
+    holds: (spec: SpecRuleInput) => !isHf(spec) || !spec.source!.uri.includes('@') || !ENGINES_WITHOUT_HF_REVISION.includes(spec.engine),
+  },
+  {
+    rule: `!has(self.source) || !has(self.source.tokenSecretRef) || !(self.engine in ${celList(ENGINES_WITHOUT_HF_TOKEN)})`,
+    message: `spec.source.tokenSecretRef: spec.engine ${ENGINES_WITHOUT_HF_TOKEN.join(', ')} pulls from hf.co without a Hugging Face token`,
+    fieldPath: '.source',
+    holds: (spec: SpecRuleInput) => spec.source?.tokenSecretRef === undefined || !ENGINES_WITHOUT_HF_TOKEN.includes(spec.engine),
+  },
+];
+
+type SpecRuleInput = {
+  engine: (typeof ENGINES_WITHOUT_HF_DOWNLOAD)[number];
+  source?: { uri: string; tokenSecretRef?: unknown } | undefined;
+  storage: { emptyDir?: { sizeLimit?: unknown; medium?: unknown } | undefined };
+};
+
 export const AIModelSpecSchema = withRules(
   z
     .object({
@@ -140,15 +200,18 @@ export const AIModelSpecSchema = withRules(
         .max(256)
         .regex(MODEL_NAME)
         .describe(
-          'The model to serve, e.g. gpt-4o-agent or meta-llama/Llama-3.1-8B-Instruct. Passed to the container as the MODEL environment variable.',
+          'The model to serve, e.g. gpt-4o-agent or meta-llama/Llama-3.1-8B-Instruct: the id clients send as "model". Passed to the container as the MODEL environment variable, and to the engine as its served model name.',
         ),
+      engine: EngineSchema,
       image: z
         .string()
         .min(1)
         .max(512)
         .regex(IMAGE_REFERENCE)
         .optional()
-        .describe('Container image of the inference server. Defaults to the operator\'s default image (openai/chatgpt-local:latest).'),
+        .describe(
+          'Container image of the inference server. Defaults to the engine\'s pinned image, which the operator\'s --engine-images (or, for openai-compatible, --default-image) may replace.',
+        ),
       imagePullPolicy: z
         .enum(['Always', 'IfNotPresent', 'Never'])
         .optional()
@@ -159,8 +222,14 @@ export const AIModelSpecSchema = withRules(
         .max(65535)
         .default(DEFAULT_PORT)
         .describe('Port the inference server listens on inside the container (named http). Defaults to 8000.'),
-      command: stringList({ maxItems: 32, description: 'Overrides the image entrypoint.' }).optional(),
-      args: stringList({ maxItems: 128, description: 'Arguments to the entrypoint, e.g. [--max-model-len, "8192"].' }).optional(),
+      command: stringList({
+        maxItems: 32,
+        description: 'Replaces the engine\'s command and its arguments: you own the command line, and only spec.args follow it.',
+      }).optional(),
+      args: stringList({
+        maxItems: 128,
+        description: 'Arguments appended after the engine\'s own, e.g. [--max-model-len, "8192"]; engines that read an option twice take the last.',
+      }).optional(),
       env: EnvSchema.optional(),
       resources: ResourcesSchema.optional(),
       replicas: z
@@ -177,7 +246,16 @@ export const AIModelSpecSchema = withRules(
       affinity: AffinitySchema.optional(),
       priorityClassName: dns1123Subdomain('PriorityClass of the model pods, e.g. to let inference preempt batch jobs.').optional(),
       runtimeClassName: dns1123Subdomain('RuntimeClass of the model pods, e.g. nvidia on clusters that need it for GPUs.').optional(),
+      source: SourceSchema.optional(),
       storage: StorageSchema.prefault({ emptyDir: {} }),
+      sharedMemorySize: quantity(
+        'Size of the in-memory /dev/shm, which tensor parallelism across GPUs needs (the container default of 64 MiB makes NCCL fail). Defaults to 2Gi per nvidia.com/gpu, at most 16Gi, for GPU models and to none otherwise; 0 turns it off. Counted against the memory limit as it is used.',
+      ).optional(),
+      securityContext: PodSecuritySchema.optional(),
+      imagePullSecrets: ImagePullSecretsSchema.optional(),
+      serviceAccountName: dns1123Subdomain(
+        'An existing ServiceAccount for the model pods, e.g. one bound to a cloud identity for reading weights from object storage. The operator creates none. With it, the account\'s token is mounted (as a Deployment with that account would have it); without it, the pods run as the namespace\'s default account with no token mounted.',
+      ).optional(),
       probes: ProbesSchema.prefault({}),
       strategy: StrategySchema.prefault({}),
       service: ServiceSchema.prefault({}),
@@ -191,6 +269,7 @@ export const AIModelSpecSchema = withRules(
     })
     .describe('The desired state of the model server.'),
   [
+    ...SOURCE_RULES,
     {
       rule: '!has(self.autoscaling) || !has(self.replicas) || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)',
       message: 'spec.replicas must lie within [spec.autoscaling.minReplicas, spec.autoscaling.maxReplicas] when spec.autoscaling is set',

@@ -66,11 +66,12 @@ describe('the AIModel CRD', () => {
     });
   });
 
-  it('prints model, desired, ready, status, reason, endpoint and age by default', () => {
+  it('prints model, engine, desired, ready, status, reason, endpoint and age by default', () => {
     const columns = version.additionalPrinterColumns as { name: string; jsonPath: string; priority?: number }[];
     const visible = columns.filter((c) => (c.priority ?? 0) === 0).map((c) => [c.name, c.jsonPath]);
     expect(visible).toEqual([
       ['Model', '.spec.model'],
+      ['Engine', '.spec.engine'],
       ['Desired', '.status.desiredReplicas'],
       ['Ready', '.status.readyReplicas'],
       ['Status', '.status.phase'],
@@ -156,16 +157,27 @@ describe('the AIModel CRD', () => {
     expect(byPath.get('spec.service.type')?.default).toBe('ClusterIP');
     expect(byPath.get('spec.storage')?.default).toEqual({ emptyDir: {} });
     expect(byPath.get('spec.probes')?.default).toEqual({});
-    expect(byPath.get('spec.probes.startup.failureThreshold')?.default).toBe(180);
+    expect(byPath.get('spec.engine')?.default).toBe('openai-compatible');
+    // Probe paths and numbers come from the engine preset unless the user sets them: a schema
+    // default would be stored, and then win over the preset of an engine chosen later.
+    expect(byPath.get('spec.probes.startup.path')?.default).toBeUndefined();
+    expect(byPath.get('spec.probes.startup.failureThreshold')?.default).toBeUndefined();
     expect(byPath.get('spec.strategy.rollingUpdate.maxSurge')?.default).toBe(0);
     // A schema default for replicas would break `replicas` within [minReplicas, maxReplicas]
     // whenever minReplicas > 1: the operator applies 1 itself when autoscaling is off.
     expect(byPath.get('spec.replicas')?.default).toBeUndefined();
   });
 
-  it('offers no privileged, host or service-account knobs', () => {
-    const forbidden = /privileged|hostPath|hostNetwork|hostPID|hostIPC|hostPort|serviceAccount|securityContext|capabilities|volumes$/;
+  it('offers no privileged or host knobs, and a security context of non-root ids only', () => {
+    const forbidden = /privileged|hostPath|hostNetwork|hostPID|hostIPC|hostPort|capabilities|allowPrivilegeEscalation|runAsNonRoot|seccomp|volumes$/;
     expect(specAndStatus.map((n) => n.path).filter((path) => forbidden.test(path))).toEqual([]);
+    const byPath = new Map(specAndStatus.map((n) => [n.path, n.schema]));
+    const securityContext = byPath.get('spec.securityContext')!;
+    expect(Object.keys(securityContext.properties as object).sort()).toEqual(['fsGroup', 'platformAssignedIds', 'runAsGroup', 'runAsUser']);
+    expect(byPath.get('spec.securityContext.runAsUser')?.minimum).toBe(1);
+    // A ServiceAccount and pull secrets are referenced by name, never created or read.
+    expect(byPath.get('spec.serviceAccountName')?.type).toBe('string');
+    expect(Object.keys((byPath.get('spec.imagePullSecrets[]')?.properties ?? {}) as object)).toEqual(['name']);
   });
 });
 

@@ -193,6 +193,7 @@ export function aimodelCRD(): CustomResourceDefinition {
           },
           additionalPrinterColumns: [
             { name: 'Model', type: 'string', jsonPath: '.spec.model', description: 'The served model.' },
+            { name: 'Engine', type: 'string', jsonPath: '.spec.engine', description: 'The inference engine.' },
             { name: 'Desired', type: 'integer', jsonPath: '.status.desiredReplicas', description: 'Pods wanted now.' },
             { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Pods ready to serve.' },
             { name: 'Status', type: 'string', jsonPath: '.status.phase', description: 'Summary phase.' },

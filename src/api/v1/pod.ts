@@ -1,6 +1,7 @@
 // The pod-shaping parts of AIModel.spec. Deliberately narrower than a PodSpec: nothing here can
-// make a pod privileged, share the host's namespaces, mount host paths or pick a ServiceAccount,
-// so being allowed to write an AIModel never grants more than the restricted Pod Security level.
+// make a pod privileged, share the host's namespaces, mount host paths or run as root, and a
+// ServiceAccount can only be named, not created, so being allowed to write an AIModel never grants
+// more than the restricted Pod Security level, or more than writing a Deployment would.
 import { z } from 'zod';
 import { ENV_VAR_NAME, isQualifiedName, LABEL_VALUE, quantityValue } from './formats.ts';
 import {
@@ -74,7 +75,7 @@ export const EnvSchema = withRules(
     .max(128)
     .refine((env) => new Set(env.map((e) => e.name)).size === env.length, { message: 'env names must be unique' })
     .meta({
-      description: `Extra environment variables for the model container, after ${MODEL_ENV_NAME} (which comes from spec.model and cannot be set here).`,
+      description: `Extra environment variables for the model container, after ${MODEL_ENV_NAME} (which comes from spec.model and cannot be set here) and the engine's own variables; a variable with the name of one of the engine's replaces it.`,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['name'],
     }),
@@ -264,7 +265,8 @@ export const AffinitySchema = z
   })
   .describe('Scheduling affinity of the model pods (core/v1 Affinity). Its content is validated by the API server when the Deployment is applied.');
 
-type ProbeDefaults = {
+/** The numbers and path of one HTTP probe; every engine preset has one for each of its probes. */
+export type ProbeSettings = {
   path: string;
   initialDelaySeconds: number;
   periodSeconds: number;
@@ -274,7 +276,10 @@ type ProbeDefaults = {
 
 const HTTP_PATH = /^\/[!-~]*$/;
 
-function probe(purpose: string, defaults: ProbeDefaults) {
+// No defaults here but `enabled`: a value absent from the stored object is taken from the engine
+// preset (spec.engine), so switching engines switches probe paths and startup budgets too, while
+// any field the user set wins over the preset.
+function probe(purpose: string) {
   return z.object({
     enabled: z.boolean().default(true).describe(`Whether the ${purpose} probe runs. Defaults to true.`),
     path: z
@@ -282,68 +287,33 @@ function probe(purpose: string, defaults: ProbeDefaults) {
       .min(1)
       .max(256)
       .regex(HTTP_PATH)
-      .default(defaults.path)
-      .describe(`HTTP path probed with GET on the container port (named http). Defaults to ${defaults.path}.`),
+      .optional()
+      .describe('HTTP path probed with GET on the container port (named http). Defaults to the engine\'s (see spec.engine).'),
     initialDelaySeconds: z
       .int()
       .min(0)
       .max(3600)
-      .default(defaults.initialDelaySeconds)
-      .describe(`Seconds after the container starts before the first probe. Defaults to ${defaults.initialDelaySeconds}.`),
-    periodSeconds: z
-      .int()
-      .min(1)
-      .max(3600)
-      .default(defaults.periodSeconds)
-      .describe(`Seconds between probes. Defaults to ${defaults.periodSeconds}.`),
-    timeoutSeconds: z
-      .int()
-      .min(1)
-      .max(3600)
-      .default(defaults.timeoutSeconds)
-      .describe(`Seconds after which a probe times out. Defaults to ${defaults.timeoutSeconds}.`),
+      .optional()
+      .describe('Seconds after the container starts before the first probe. Defaults to the engine\'s (0).'),
+    periodSeconds: z.int().min(1).max(3600).optional().describe('Seconds between probes. Defaults to the engine\'s.'),
+    timeoutSeconds: z.int().min(1).max(3600).optional().describe('Seconds after which a probe times out. Defaults to the engine\'s.'),
     failureThreshold: z
       .int()
       .min(1)
       .max(100_000)
-      .default(defaults.failureThreshold)
-      .describe(`Consecutive failures before the probe counts as failed. Defaults to ${defaults.failureThreshold}.`),
+      .optional()
+      .describe('Consecutive failures before the probe counts as failed. Defaults to the engine\'s.'),
   });
 }
 
-// vLLM-style servers answer /health long before a large model is loaded, and a load can take tens
-// of minutes: the startup probe therefore gets a 30 minute budget (10 s x 180) and holds off the
-// liveness probe until then, so slow loads are never killed mid-way.
-export const STARTUP_PROBE_DEFAULTS: ProbeDefaults = {
-  path: '/health',
-  initialDelaySeconds: 0,
-  periodSeconds: 10,
-  timeoutSeconds: 5,
-  failureThreshold: 180,
-};
-export const READINESS_PROBE_DEFAULTS: ProbeDefaults = {
-  path: '/health',
-  initialDelaySeconds: 0,
-  periodSeconds: 10,
-  timeoutSeconds: 5,
-  failureThreshold: 3,
-};
-export const LIVENESS_PROBE_DEFAULTS: ProbeDefaults = {
-  path: '/health',
-  initialDelaySeconds: 0,
-  periodSeconds: 20,
-  timeoutSeconds: 5,
-  failureThreshold: 3,
-};
-
 export const ProbesSchema = z
   .object({
-    startup: probe('startup', STARTUP_PROBE_DEFAULTS)
+    startup: probe('startup')
       .describe(
-        'Holds off readiness and liveness until the model has loaded. The default budget is 30 minutes (period 10 s x failureThreshold 180); raise failureThreshold for bigger models.',
+        'Holds off readiness and liveness until the model has loaded. The engine presets give 30 minutes (openai-compatible, ollama) or 1 hour (the others) as period 10 s x failureThreshold; raise failureThreshold for bigger models.',
       )
       .prefault({}),
-    readiness: probe('readiness', READINESS_PROBE_DEFAULTS)
+    readiness: probe('readiness')
       .extend({
         successThreshold: z
           .int()
@@ -353,14 +323,14 @@ export const ProbesSchema = z
           .describe('Consecutive successes before the pod receives traffic again. Defaults to 1.'),
       })
       .describe(
-        'Decides whether the Service sends requests to a pod. If the server answers /health before the model is loaded, point this at /v1/models.',
+        'Decides whether the Service sends requests to a pod. If the server answers its health path before the model is loaded, point this at /v1/models.',
       )
       .prefault({}),
-    liveness: probe('liveness', LIVENESS_PROBE_DEFAULTS)
+    liveness: probe('liveness')
       .describe('Restarts a container that stopped answering. Starts only after the startup probe succeeded.')
       .prefault({}),
   })
-  .describe('HTTP probes of the model container, with defaults suited to models that take minutes to load.');
+  .describe('HTTP probes of the model container. Fields left out come from the engine preset (spec.engine), which suits models that take minutes to load.');
 
 export const StorageSchema = withRules(
   z
@@ -454,3 +424,62 @@ export const StrategySchema = withRules(
     },
   ],
 );
+
+const MAX_ID = 2_147_483_647;
+
+export const PodSecuritySchema = withRules(
+  z
+    .object({
+      runAsUser: z
+        .int()
+        .min(1)
+        .max(MAX_ID)
+        .optional()
+        .describe('User id of the model pods\' processes; never 0 (pods always run as non-root). Absent: the operator\'s default.'),
+      runAsGroup: z
+        .int()
+        .min(0)
+        .max(MAX_ID)
+        .optional()
+        .describe('Primary group id of the model pods\' processes. Absent: the operator\'s default.'),
+      fsGroup: z
+        .int()
+        .min(0)
+        .max(MAX_ID)
+        .optional()
+        .describe('Group that owns the pods\' volumes, so the server can write downloaded weights. Absent: the operator\'s default.'),
+      platformAssignedIds: z
+        .boolean()
+        .optional()
+        .describe(
+          'Set no user, group or fsGroup at all, so the platform assigns them (OpenShift\'s restricted SCCs pick a uid from the namespace\'s range and refuse any other). The pods still run as non-root.',
+        ),
+    })
+    .describe(
+      'Who the model pods run as, within the restricted Pod Security Standard: runAsNonRoot, no privilege escalation, all capabilities dropped and the RuntimeDefault seccomp profile always apply.',
+    ),
+  [
+    {
+      rule: '!has(self.platformAssignedIds) || !self.platformAssignedIds || (!has(self.runAsUser) && !has(self.runAsGroup) && !has(self.fsGroup))',
+      message: 'spec.securityContext.platformAssignedIds leaves the ids to the platform: runAsUser, runAsGroup and fsGroup must not be set with it',
+      fieldPath: '.platformAssignedIds',
+      holds: (self) =>
+        self.platformAssignedIds !== true ||
+        (self.runAsUser === undefined && self.runAsGroup === undefined && self.fsGroup === undefined),
+    },
+  ],
+);
+
+export const ImagePullSecretsSchema = z
+  .array(
+    z
+      .object({ name: dns1123Subdomain('Name of a Secret of type kubernetes.io/dockerconfigjson in the model\'s namespace.') })
+      .describe('A pull Secret, by name.'),
+  )
+  .max(16)
+  .meta({
+    description:
+      'Secrets the kubelet uses to pull the model images (e.g. nvcr.io for NIM). The operator passes the names and never reads the Secrets.',
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['name'],
+  });
