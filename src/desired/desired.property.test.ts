@@ -31,7 +31,8 @@ function property(predicate: (model: AIModel, children: DesiredChildren, default
   );
 }
 
-const ALLOWED_VOLUME_SOURCES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+// pod-security-admission's restrictedVolumes check (k8s.io/pod-security-admission v0.37) allows image volumes too.
+const ALLOWED_VOLUME_SOURCES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'image', 'persistentVolumeClaim', 'projected', 'secret']);
 
 /** Fields the restricted Pod Security Standard forbids or requires, as listed in its documentation. */
 function restrictedViolations(pod: V1PodSpec): string[] {
@@ -44,8 +45,13 @@ function restrictedViolations(pod: V1PodSpec): string[] {
     const sources = Object.keys(volume).filter((key) => key !== 'name');
     if (sources.length !== 1 || !ALLOWED_VOLUME_SOURCES.has(sources[0]!)) violations.push(`volume ${volume.name}`);
   }
+  if (pod.securityContext?.runAsNonRoot !== true) violations.push('pod runAsNonRoot');
   for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
     const context = container.securityContext;
+    if (context?.runAsNonRoot !== true && pod.securityContext?.runAsNonRoot !== true) violations.push(`${container.name} runAsNonRoot unset`);
+    if (context?.seccompProfile !== undefined && !['RuntimeDefault', 'Localhost'].includes(context.seccompProfile.type)) {
+      violations.push(`${container.name} seccomp`);
+    }
     if (context?.allowPrivilegeEscalation !== false) violations.push(`${container.name} allowPrivilegeEscalation`);
     if (context?.privileged) violations.push(`${container.name} privileged`);
     if (context?.runAsUser === 0) violations.push(`${container.name} runAsUser 0`);
@@ -160,12 +166,58 @@ describe('desiredChildren (properties)', () => {
     });
   });
 
-  it('produces pods that satisfy the restricted Pod Security Standard', () => {
-    property((_, children) => {
+  it('produces pods that satisfy the restricted Pod Security Standard, whatever the engine, source and ids', () => {
+    property((model, children) => {
       const pod = children.deployment.spec.template.spec!;
       expect(restrictedViolations(pod)).toEqual([]);
-      expect(pod.automountServiceAccountToken).toBe(false);
-      expect(pod.serviceAccountName).toBeUndefined();
+      // The token of the namespace's default account is never mounted; a named account's is.
+      expect(pod.automountServiceAccountToken).toBe(model.spec.serviceAccountName !== undefined);
+      expect(pod.serviceAccountName).toBe(model.spec.serviceAccountName);
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect(container.securityContext?.runAsNonRoot).toBe(true);
+        expect(container.securityContext?.runAsUser).toBeUndefined();
+      }
+      if (model.spec.securityContext?.platformAssignedIds === true) {
+        expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      }
+    });
+  });
+
+  it('gives every container a consistent pod: unique env names, mounts of existing volumes at distinct paths', () => {
+    property((_, children) => {
+      const pod = children.deployment.spec.template.spec!;
+      const volumes = new Set((pod.volumes ?? []).map((volume) => volume.name));
+      expect(volumes.size).toBe(pod.volumes?.length);
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const names = (container.env ?? []).map((variable) => variable.name);
+        expect(new Set(names).size, names.join(',')).toBe(names.length);
+        const paths = (container.volumeMounts ?? []).map((mount) => mount.mountPath);
+        expect(new Set(paths).size).toBe(paths.length);
+        for (const mount of container.volumeMounts ?? []) expect(volumes.has(mount.name), mount.name).toBe(true);
+      }
+    });
+  });
+
+  it('holds GPUs in the model container only, and gives GPU models an in-memory /dev/shm', () => {
+    property((model, children) => {
+      const pod = children.deployment.spec.template.spec!;
+      for (const init of pod.initContainers ?? []) {
+        expect(Object.keys({ ...init.resources?.requests, ...init.resources?.limits }).filter((name) => name.includes('/'))).toEqual([]);
+      }
+      const shm = pod.volumes?.find((volume) => volume.name === 'dshm');
+      const gpus = Number(pod.containers[0]!.resources?.limits?.['nvidia.com/gpu'] ?? 0);
+      if (gpus > 0 && model.spec.sharedMemorySize === undefined) expect(shm?.emptyDir?.medium).toBe('Memory');
+      if (shm !== undefined) expect(pod.containers[0]!.volumeMounts).toContainEqual({ name: 'dshm', mountPath: '/dev/shm' });
+    });
+  });
+
+  it('labels the pods with the engine, and runs an init container only to fetch weights', () => {
+    property((model, children) => {
+      const pod = children.deployment.spec.template.spec!;
+      expect(children.deployment.spec.template.metadata?.labels?.['ai.openai.com/engine']).toBe(model.spec.engine);
+      const scheme = model.spec.source?.uri.split(':')[0];
+      const fetches = (scheme === 'hf' && model.spec.engine !== 'llamacpp') || (model.spec.engine === 'ollama' && (scheme === undefined || scheme === 'hf'));
+      expect((pod.initContainers ?? []).map((init) => init.name)).toEqual(fetches ? ['model-download'] : []);
     });
   });
 
@@ -174,7 +226,7 @@ describe('desiredChildren (properties)', () => {
       const container = children.deployment.spec.template.spec!.containers[0]!;
       expect(container.env?.[0]).toEqual({ name: 'MODEL', value: model.spec.model });
       expect(container.env?.filter((e) => e.name === 'MODEL')).toHaveLength(1);
-      expect(container.volumeMounts).toContainEqual({ name: 'models', mountPath: '/models' });
+      expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'models', mountPath: '/models' }));
       expect(container.ports).toEqual([{ name: 'http', containerPort: model.spec.port, protocol: 'TCP' }]);
     });
   });

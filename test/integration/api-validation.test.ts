@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { loadAll } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AIModelInput, parseAIModel } from '../../src/api/v1/aimodel.ts';
-import { arbitraryAIModelInput } from '../../src/api/v1/arbitrary.ts';
+import { ARBITRARY_SERVICE_ACCOUNTS, arbitraryAIModelInput } from '../../src/api/v1/arbitrary.ts';
 import { invalidExamples } from '../../src/api/v1/invalid-examples.ts';
 import { desiredChildren } from '../../src/desired/children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from '../../src/desired/defaults.ts';
@@ -37,6 +37,10 @@ beforeAll(async () => {
     await cluster.client.create(obj as never).catch((err: unknown) => {
       if (!(err instanceof ApiError && err.status === 409)) throw err;
     });
+  }
+  // Pod admission checks that a named ServiceAccount exists; generated models name these.
+  for (const name of ARBITRARY_SERVICE_ACCOUNTS) {
+    await cluster.client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } } as never);
   }
 });
 

@@ -12,6 +12,14 @@ import {
   parseAIModel,
   RESERVED_POD_LABELS,
 } from './aimodel.ts';
+import {
+  type Engine,
+  ENGINES,
+  ENGINES_WITH_HF_QUANT,
+  ENGINES_WITHOUT_HF_DOWNLOAD,
+  ENGINES_WITHOUT_HF_REVISION,
+  ENGINES_WITHOUT_HF_TOKEN,
+} from './engine.ts';
 import { MODEL_CONTAINER_NAME, MODEL_ENV_NAME } from './pod.ts';
 
 type SpecInput = AIModelInput['spec'];
@@ -312,11 +320,65 @@ const image = fc.oneof(
   fc.tuple(dns1123Label(20), dns1123Label(10)).map(([repo, tag]) => `ghcr.io/example/${repo}:${tag}`),
 );
 
+/** ServiceAccounts the integration tests create in their namespace: pod admission needs them to exist. */
+export const ARBITRARY_SERVICE_ACCOUNTS = ['model-reader', 'weights-identity'] as const;
+
+const subPath = fc.constantFrom('llama', 'models/llama-3.1-8b', 'a.b_c-d/.hidden');
+const hfRepository = fc.constantFrom('meta-llama/Llama-3.1-8B-Instruct', 'gpt2', 'Qwen/Qwen2.5-0.5B-Instruct', 'bartowski/Llama-3.2-1B-Instruct-GGUF');
+const secretKeyRef = fc.record({ name: dns1123Label(20), key: fc.constantFrom('token', 'HF_TOKEN') }, noNull);
+const pullPolicy = fc.constantFrom('Always' as const, 'IfNotPresent' as const, 'Never' as const);
+
+type EngineAndSource = { engine?: Engine; source?: SpecInput['source']; keepsStorage: boolean };
+
+/** An engine and a source that the rules allow together; pvc:// and oci:// leave spec.storage out. */
+const engineAndSource: fc.Arbitrary<EngineAndSource> = fc
+  .option(fc.constantFrom(...ENGINES), { nil: undefined })
+  .chain((engine): fc.Arbitrary<EngineAndSource> => {
+    const effective: Engine = engine ?? 'openai-compatible';
+    const withEngine = <T extends object>(value: T) => (engine === undefined ? value : { engine, ...value });
+    const pvc = fc
+      .tuple(dns1123Label(20), fc.option(subPath, { nil: undefined }))
+      .map(([claim, path]) => withEngine({ source: { uri: path === undefined ? `pvc://${claim}` : `pvc://${claim}/${path}` }, keepsStorage: false }));
+    const oci = fc
+      .tuple(dns1123Label(12), fc.oneof(fc.constant(':1.0'), fc.constant(`@sha256:${'b'.repeat(64)}`)), fc.option(pullPolicy, { nil: undefined }))
+      .map(([repository, tag, policy]) =>
+        withEngine({
+          source: { uri: `oci://registry.example.com:5000/models/${repository}${tag}`, ...(policy === undefined ? {} : { pullPolicy: policy }) },
+          keepsStorage: false,
+        }),
+      );
+    const sources: fc.Arbitrary<EngineAndSource>[] = [fc.constant(withEngine({ keepsStorage: true })), pvc, oci];
+    if (!ENGINES_WITHOUT_HF_DOWNLOAD.includes(effective)) {
+      const quantization = ENGINES_WITH_HF_QUANT.includes(effective) ? fc.option(fc.constantFrom('Q4_K_M', 'q8_0'), { nil: undefined }) : fc.constant(undefined);
+      const revision = ENGINES_WITHOUT_HF_REVISION.includes(effective) ? fc.constant(undefined) : fc.option(fc.constantFrom('main', 'refs/pr/1', 'a'.repeat(40)), { nil: undefined });
+      const token = ENGINES_WITHOUT_HF_TOKEN.includes(effective) ? fc.constant(undefined) : fc.option(secretKeyRef, { nil: undefined });
+      sources.push(
+        fc.tuple(hfRepository, quantization, revision, token).map(([repository, quant, rev, tokenRef]) =>
+          withEngine({
+            source: {
+              uri: `hf://${repository}${quant === undefined ? '' : `:${quant}`}${rev === undefined ? '' : `@${rev}`}`,
+              ...(tokenRef === undefined ? {} : { tokenSecretRef: tokenRef }),
+            },
+            keepsStorage: true,
+          }),
+        ),
+      );
+    }
+    return fc.oneof(...sources);
+  });
+
+const securityContext = fc.oneof(
+  optionalRecord({ runAsUser: fc.integer({ min: 1, max: 2_147_483_647 }), runAsGroup: fc.integer({ min: 0, max: 65_535 }), fsGroup: fc.integer({ min: 0, max: 65_535 }) }),
+  fc.constant({ platformAssignedIds: true }),
+  fc.record({ platformAssignedIds: fc.constant(false), runAsUser: fc.integer({ min: 1, max: 65_535 }) }, noNull),
+);
+
 const spec: fc.Arbitrary<SpecInput> = fc
   .record(
     {
       model: servedModel,
       scaling,
+      engineAndSource,
       optional: optionalRecord({
         image,
         imagePullPolicy: fc.constantFrom('Always' as const, 'IfNotPresent' as const, 'Never' as const),
@@ -338,11 +400,18 @@ const spec: fc.Arbitrary<SpecInput> = fc
         podAnnotations: annotations,
         suspend: fc.boolean(),
         podDisruptionBudget,
+        sharedMemorySize: fc.oneof(fc.constantFrom('0', '1Gi', '512Mi'), fc.constant(8 * 2 ** 30)),
+        securityContext,
+        imagePullSecrets: fc.uniqueArray(fc.record({ name: dns1123Label(20) }, noNull), { selector: (secret) => secret.name, maxLength: 2 }),
+        serviceAccountName: fc.constantFrom(...ARBITRARY_SERVICE_ACCOUNTS),
       }),
     },
     noNull,
   )
-  .map(({ model, scaling: replicasAndAutoscaling, optional }) => ({ model, ...replicasAndAutoscaling, ...optional }));
+  .map(({ model, scaling: replicasAndAutoscaling, engineAndSource: { keepsStorage, ...engineSource }, optional }) => {
+    const { storage, ...rest } = optional;
+    return { model, ...replicasAndAutoscaling, ...engineSource, ...rest, ...(keepsStorage && storage !== undefined ? { storage } : {}) };
+  });
 
 /** A valid AIModel as a user or the API server would hold it: defaults not applied. */
 export function arbitraryAIModelInput(): fc.Arbitrary<AIModelInput> {
