@@ -46,6 +46,24 @@ describe('parseConfig', () => {
     expect(parseConfig(['--leader-elect', '--workers', '3'], { AIMODEL_LEADER_ELECT: 'false' }).leaderElect).toBe(true);
   });
 
+  it('reads per-engine images, from a flag or the environment', () => {
+    expect(parseConfig([], {}).engineImages).toEqual({});
+    expect(parseConfig(['--engine-images', 'vllm=registry.local/vllm-openai:v0.11.0, ollama=registry.local/ollama:0.12.6'], {}).engineImages).toEqual({
+      vllm: 'registry.local/vllm-openai:v0.11.0',
+      ollama: 'registry.local/ollama:0.12.6',
+    });
+    expect(parseConfig([], { AIMODEL_ENGINE_IMAGES: 'tgi=mirror.local/tgi:3.3.4' }).engineImages).toEqual({ tgi: 'mirror.local/tgi:3.3.4' });
+  });
+
+  it.each([
+    ['triton=nvcr.io/nvidia/tritonserver:25.01', 'is not an engine'],
+    ['vllm', 'expected vllm=<image reference>'],
+    ['vllm=a:1,vllm=b:2', 'vllm is given twice'],
+    ['openai-compatible=x:1', '--default-image'],
+  ])('refuses --engine-images %s', (value, message) => {
+    expect(() => parseConfig([`--engine-images=${value}`], {})).toThrow(message);
+  });
+
   it('reports every bad value with its name and the accepted form', () => {
     let error: unknown;
     try {
