@@ -72,8 +72,9 @@ describe('the seed AIModel', () => {
     const wait = await cluster.kubectl(['wait', '-n', ns, '--for=condition=Ready', 'aimodel/gpt-4o-agent', '--timeout=30s']);
     expect(wait.code).toBe(0);
     const table = await cluster.kubectl(['get', 'aim', '-n', ns]);
-    expect(table.stdout).toMatch(/NAME\s+MODEL\s+DESIRED\s+READY\s+STATUS/);
-    expect(table.stdout).toMatch(/gpt-4o-agent\s+gpt-4o-agent\s+5\s+5\s+Ready/);
+    expect(table.stdout).toMatch(/NAME\s+MODEL\s+ENGINE\s+DESIRED\s+READY\s+STATUS/);
+    // The seed names no engine: the default, the seed's own generic contract.
+    expect(table.stdout).toMatch(/gpt-4o-agent\s+gpt-4o-agent\s+openai-compatible\s+5\s+5\s+Ready/);
   });
 });
 

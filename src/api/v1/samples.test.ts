@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { desiredChildren } from '../../desired/children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from '../../desired/defaults.ts';
 import { type AIModel, parseAIModel } from './aimodel.ts';
+import { ENGINES } from './engine.ts';
 
 const samplesDir = join(import.meta.dirname, '..', '..', '..', 'config', 'samples');
 const files = (await readdir(samplesDir)).filter((file) => file.endsWith('.yaml')).sort();
@@ -18,13 +19,29 @@ async function sample(file: string): Promise<AIModel> {
 }
 
 describe('config/samples', () => {
-  it('has the four documented samples', () => {
+  it('has the documented samples, one per engine among them', () => {
     expect(files).toEqual([
       'aimodel-autoscaled-custom-metrics.yaml',
       'aimodel-gpu-pvc.yaml',
+      'aimodel-llamacpp.yaml',
+      'aimodel-nim.yaml',
+      'aimodel-ollama.yaml',
       'aimodel-seed.yaml',
+      'aimodel-sglang.yaml',
       'aimodel-suspended.yaml',
+      'aimodel-tgi.yaml',
+      'aimodel-trtllm.yaml',
+      'aimodel-vllm.yaml',
     ]);
+  });
+
+  it.each(ENGINES.filter((engine) => engine !== 'openai-compatible'))('the %s sample runs that engine, on a GPU unless it runs on CPU', async (engine) => {
+    const model = await sample(`aimodel-${engine}.yaml`);
+    expect(model.spec.engine).toBe(engine);
+    const children = desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS);
+    const gpus = children.deployment.spec.template.spec!.containers[0]!.resources?.limits?.['nvidia.com/gpu'];
+    expect(gpus !== undefined).toBe(!['llamacpp', 'ollama'].includes(engine));
+    expect(children.deployment.spec.template.metadata?.labels?.['ai.openai.com/engine']).toBe(engine);
   });
 
   it.each(files)('%s parses and yields children', async (file) => {
