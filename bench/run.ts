@@ -52,7 +52,7 @@ function markdown(options: BenchOptions, env: Environment, summary: Summary, res
     `Sizes ${options.sizes.join(', ')}; ${options.repeat} repeat(s); concurrency ${options.concurrency} (bench applies, floor writers, operator --workers); ` +
       `replicas ${options.sizes.map((n) => `${replicasFor(options, n)} at N=${n}`).join(', ')}; idle over ${options.resyncs} resyncs at --sync-period=${options.syncPeriod}; ` +
       `${options.latencySamples} idle changes, churn ${options.churnRate * 100}%/min for ${options.churnSeconds} s.`,
-    `kube-apiserver flags added: ${env.apiServerArgs.join(' ') || '(none)'}; operator flags added: ${options.operatorArgs.join(' ') || '(none)'}.`,
+    `kube-apiserver flags added: ${env.apiServerArgs.join(' ') || '(none)'}; operator flags added: ${options.operatorArgs.join(' ') || '(none)'}; Node flags: ${options.nodeOptions.join(' ') || '(none)'}.`,
     '',
     'Cells: median [min–max] over repeats. Latency: percentile of all samples pooled [min–max of the per-repeat percentile] (sample count).',
     '',

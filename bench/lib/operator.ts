@@ -43,7 +43,15 @@ export class OperatorProcess {
     this.options = options;
     this.metricsPort = metricsPort;
     this.healthPort = healthPort;
+    // Node's own flags go on its command line, where every V8 flag is accepted (NODE_OPTIONS
+    // refuses some, --optimize-for-size among them), as the image's ENTRYPOINT gives them.
+    const nodeFlags = [
+      ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
+      ...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`] : []),
+      ...(options.nodeOptions ?? []),
+    ];
     const args = [
+      ...nodeFlags,
       options.entry ?? join(repoRoot, 'src', 'main.ts'),
       `--kubeconfig=${options.kubeconfig}`,
       `--namespaces=${options.namespace}`,
@@ -56,12 +64,7 @@ export class OperatorProcess {
       ...(options.syncPeriod ? [`--sync-period=${options.syncPeriod}`] : []),
       ...options.extraArgs,
     ];
-    const nodeOptions = [
-      ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
-      ...(options.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`] : []),
-      ...(options.nodeOptions ?? []),
-    ].join(' ');
-    const env: NodeJS.ProcessEnv = { ...process.env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+    const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.KUBECONFIG;
     // setpriv execs in place (same pid): the operator dies with the bench, even on SIGKILL.
     const setpriv = existsSync('/usr/bin/setpriv');

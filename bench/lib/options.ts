@@ -1,4 +1,5 @@
 // Command-line flags of `npm run bench`.
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../../src/config/config.ts';
 
 export const MEASUREMENTS = ['convergence', 'memory', 'startup', 'idle', 'latency'] as const;
@@ -21,7 +22,7 @@ export interface BenchOptions {
   operatorArgs: string[];
   /** The operator's entry point (another build or checkout to compare against). */
   operatorEntry: string | undefined;
-  /** Extra NODE_OPTIONS for the operator processes (e.g. --trace-gc). */
+  /** Node and V8 flags of the operator processes: the image's, then --node-option's (e.g. --trace-gc). */
   nodeOptions: string[];
   apiServerArgs: string[];
   kubeconfig: string | undefined;
@@ -56,7 +57,9 @@ latency and start-up for each N. Writes bench/results/<timestamp>.json and .md.
   --churn-rate <f>       fraction of the models changed per minute under churn (default 0.1)
   --operator-arg <flag>  extra operator flag, repeatable (e.g. --operator-arg=--kube-api-qps=50)
   --operator-entry <f>   run this entry point instead of src/main.ts (e.g. dist/src/main.js or another checkout)
-  --node-option <opt>    extra NODE_OPTIONS for the operator, repeatable (e.g. --node-option=--trace-gc)
+  --node-option <opt>    Node or V8 flag for the operator, on its command line after the image's
+                         (${imageNodeFlags().join(' ') || 'none'}), repeatable (e.g. --node-option=--trace-gc)
+  --no-image-node-flags  leave out the flags the image's ENTRYPOINT gives Node (V8's defaults)
   --api-server-arg <f>   extra kube-apiserver flag, repeatable
   --kubeconfig <path>    use an existing cluster instead of starting one (development only)
   --cpu-prof             write V8 CPU profiles of the operator processes (--cpu-prof)
@@ -82,7 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     churnRate: 0.1,
     operatorArgs: [],
     operatorEntry: undefined,
-    nodeOptions: [],
+    nodeOptions: imageNodeFlags(),
     apiServerArgs: [...DEFAULT_API_SERVER_ARGS],
     kubeconfig: undefined,
     cpuProf: false,
@@ -131,6 +134,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case 'churn-rate': o.churnRate = Number(v); if (!(o.churnRate > 0)) throw new Error('--churn-rate: expected a positive fraction'); break;
       case 'operator-arg': o.operatorArgs.push(v); break;
       case 'node-option': o.nodeOptions.push(v); break;
+      case 'no-image-node-flags': o.nodeOptions = o.nodeOptions.filter((f) => !imageNodeFlags().includes(f)); break;
       case 'operator-entry': o.operatorEntry = v; break;
       case 'api-server-arg': o.apiServerArgs.push(v); break;
       case 'kubeconfig': o.kubeconfig = v; break;
@@ -151,4 +155,15 @@ export function parseOptions(argv: string[]): BenchOptions {
 
 export function replicasFor(o: BenchOptions, n: number): number {
   return o.replicas ?? (n <= 2000 ? 1 : 0);
+}
+
+/**
+ * The flags the image gives Node before the script (the Dockerfile's ENTRYPOINT), so the bench
+ * measures the operator as it runs in a pod.
+ */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const line = dockerfile.split('\n').filter((l) => /^ENTRYPOINT\s/.test(l)).at(-1);
+  const entrypoint = line ? (JSON.parse(line.replace(/^ENTRYPOINT\s+/, '')) as string[]) : [];
+  return entrypoint.slice(1, -1);
 }

@@ -1,8 +1,8 @@
 // Issue 6, the container image without a container engine: the Dockerfile is linted (any
 // finding fails), and the built dist/ runs from a clean folder laid out as the image's /app
-// (package.json, production node_modules only, dist/) exactly as the image's ENTRYPOINT + CMD run
-// it, with the flags the chart passes, against the local cluster: it becomes ready, reconciles
-// the seed model, and stops cleanly on SIGTERM.
+// (package.json, production node_modules only, dist/) exactly as Kubernetes runs the image (its
+// ENTRYPOINT, then the container's args: the flags the chart passes), against the local
+// cluster: it becomes ready, reconciles the seed model, and stops cleanly on SIGTERM.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -96,9 +96,12 @@ describe('Dockerfile', () => {
     const user = text.split('\n').filter((l) => /^USER\s/i.test(l)).at(-1);
     expect(user).toMatch(/^USER\s+65532(:65532)?\s*$/);
     for (const key of ['title', 'version', 'revision', 'created', 'source', 'licenses']) expect(text).toContain(`org.opencontainers.image.${key}=`);
-    // Exec form, so node is PID 1 and gets SIGTERM (checked below on the real process).
-    expect(execForm(text, 'ENTRYPOINT')).toEqual(['/nodejs/bin/node']);
-    expect(execForm(text, 'CMD')).toEqual(['dist/src/main.js']);
+    // Exec form, so node is PID 1 and gets SIGTERM (checked below on the real process). The
+    // script is in the entry point and there is no CMD: a pod's args replace the CMD.
+    const entrypoint = execForm(text, 'ENTRYPOINT')!;
+    expect(entrypoint[0]).toBe('/nodejs/bin/node');
+    expect(entrypoint.at(-1)).toBe('dist/src/main.js');
+    expect(execForm(text, 'CMD')).toBeUndefined();
     expect(text.split('\n').filter((l) => /^WORKDIR\s/i.test(l)).at(-1)).toMatch(/^WORKDIR\s+\/app\s*$/);
   });
 });
@@ -128,7 +131,7 @@ describe('the built dist/ from a clean folder with production dependencies only'
     expect(installed.has('.bin') ? (await readdir(join(app, 'node_modules', '.bin'))).includes('node') : false).toBe(false);
   });
 
-  it("starts as the image's CMD with the chart's flags and becomes ready (GET /readyz = 200)", async () => {
+  it("starts as Kubernetes runs the image with the chart's flags and becomes ready (GET /readyz = 200)", async () => {
     releaseNs = await namespaces.create(cluster);
     watchNs = await namespaces.create(cluster);
     const rendered = await helm(cluster, ['template', 'aimodel-operator', chartDir, '--namespace', releaseNs, '--set', `watchNamespaces={${watchNs}}`]);
@@ -139,10 +142,11 @@ describe('the built dist/ from a clean folder with production dependencies only'
     const args = onLoopback(operatorArgs(deployment), { metrics, health });
     leaseName = args.find((a) => a.startsWith('--leader-elect-id='))!.split('=')[1]!;
     const text = await readFile(dockerfile, 'utf8');
-    const cmd = execForm(text, 'CMD')!;
-    // As in the image: WORKDIR /app, NODE_ENV=production, ENTRYPOINT node + CMD, the chart's args;
-    // outside the cluster the credentials come from KUBECONFIG instead of the pod's token.
-    child = spawn(node24, [...cmd, ...args], {
+    const [, ...nodeArgs] = execForm(text, 'ENTRYPOINT')!;
+    // As Kubernetes runs the image: WORKDIR /app, NODE_ENV=production, the ENTRYPOINT (Node, its
+    // flags, the script) followed by the container's args, the chart's flags; outside the cluster
+    // the credentials come from KUBECONFIG instead of the pod's token.
+    child = spawn(node24, [...nodeArgs, ...args], {
       cwd: app,
       env: { NODE_ENV: 'production', KUBECONFIG: cluster.kubeconfigPath, HOME: work, PATH: '/usr/bin:/bin' },
       stdio: ['ignore', 'pipe', 'pipe'],
