@@ -62,6 +62,7 @@ export function desiredDeployment(model: AIModel, defaults: OperatorDefaults): I
   const { spec } = model;
   const replicas = deploymentReplicas(spec);
   const podLabels = { ...spec.podLabels, ...commonLabels(model), [ENGINE_LABEL]: spec.engine };
+  const podAnnotations = { ...scrapeAnnotations(spec, defaults), ...spec.podAnnotations };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -74,9 +75,7 @@ export function desiredDeployment(model: AIModel, defaults: OperatorDefaults): I
       template: {
         metadata: {
           labels: podLabels,
-          ...(spec.podAnnotations !== undefined && Object.keys(spec.podAnnotations).length > 0
-            ? { annotations: { ...spec.podAnnotations } }
-            : {}),
+          ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
         },
         spec: podSpec(model, defaults),
       },
@@ -98,7 +97,28 @@ function strategy(spec: AIModelSpec): V1DeploymentStrategy {
 export function progressDeadlineSeconds(spec: AIModelSpec): number {
   const startup = effectiveProbes(spec).startup;
   const budget = startup.enabled ? startup.initialDelaySeconds + startup.periodSeconds * startup.failureThreshold : 0;
-  return Math.max(MIN_PROGRESS_DEADLINE_SECONDS, budget + PROGRESS_DEADLINE_SLACK_SECONDS);
+  // No probe runs while an init container downloads the weights: its time comes on top.
+  const download = downloadCommand(spec) === undefined ? 0 : DOWNLOAD_BUDGET_SECONDS;
+  return Math.max(MIN_PROGRESS_DEADLINE_SECONDS, budget + download + PROGRESS_DEADLINE_SLACK_SECONDS);
+}
+
+/** An hour for the init container's download: 200 GB at 60 MB/s. */
+const DOWNLOAD_BUDGET_SECONDS = 3600;
+
+function downloadCommand(spec: AIModelSpec) {
+  return enginePreset(spec.engine).download?.(serveContext(spec));
+}
+
+/**
+ * The user's claim mounted at /models (spec.source pvc:// or spec.storage.existingClaim), which the
+ * operator waits for and reports when missing; undefined when the weights live elsewhere.
+ */
+export function userClaimName(spec: AIModelSpec): string | undefined {
+  const source = spec.source === undefined ? undefined : parseSourceUri(spec.source.uri);
+  if (source?.scheme === 'pvc') return source.claimName;
+  if (source?.scheme === 'oci') return undefined;
+  // No source, or an hf:// one that downloads into whatever spec.storage provides.
+  return spec.storage.existingClaim?.claimName;
 }
 
 function podSpec(model: AIModel, defaults: OperatorDefaults): V1PodSpec {
@@ -199,6 +219,16 @@ export function effectiveProbes(spec: AIModelSpec): Record<'startup' | 'readines
     readiness: merge(spec.probes.readiness, preset.readiness),
     liveness: merge(spec.probes.liveness, preset.liveness),
   };
+}
+
+/**
+ * The annotations many Prometheus set-ups scrape pods by, where no PodMonitor does the job. The
+ * user's podAnnotations come after them, so a model can point them elsewhere or turn them off.
+ */
+function scrapeAnnotations(spec: AIModelSpec, defaults: OperatorDefaults): Record<string, string> {
+  const endpoint = metricsEndpoint(spec);
+  if (endpoint === undefined || defaults.podMetrics !== 'annotations') return {};
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(spec.port), 'prometheus.io/path': endpoint.path };
 }
 
 /** Where Prometheus finds the engine's metrics on the model pods; undefined for engines without any. */
@@ -330,7 +360,7 @@ export const DOWNLOAD_CONTAINER_NAME = 'model-download';
  * the user's env (a hub mirror, a proxy) and the CPU and memory of the model container.
  */
 function downloadContainer(spec: AIModelSpec, defaults: OperatorDefaults, weights: WeightsVolume): V1Container | undefined {
-  const download = enginePreset(spec.engine).download?.(serveContext(spec));
+  const download = downloadCommand(spec);
   if (download === undefined) return undefined;
   const result: V1Container = {
     name: DOWNLOAD_CONTAINER_NAME,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AIModelSpecInput } from '../api/v1/aimodel.ts';
 import { desiredChildren } from './children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS, type OperatorDefaults } from './defaults.ts';
+import { progressDeadlineSeconds, userClaimName } from './deployment.ts';
 import { aimodel } from './testing.ts';
 
 const render = (spec: Partial<AIModelSpecInput>, defaults: OperatorDefaults = DEFAULT_OPERATOR_DEFAULTS) => {
@@ -112,6 +113,23 @@ describe('spec.source', () => {
     });
     expect(init![0]!.env).toContainEqual({ name: 'HF_ENDPOINT', value: 'http://hub-mirror.internal' });
     expect(init![0]!.resources).toEqual({ requests: { cpu: '2', memory: '8Gi' }, limits: { memory: '16Gi' } });
+  });
+});
+
+describe('what the reconciler reads about the weights', () => {
+  it('names the user\'s claim from a pvc:// source or spec.storage.existingClaim, and no other', () => {
+    expect(userClaimName(aimodel({ source: { uri: 'pvc://weights/llama' } }).spec)).toBe('weights');
+    expect(userClaimName(aimodel({ storage: { existingClaim: { claimName: 'mine' } } }).spec)).toBe('mine');
+    expect(userClaimName(aimodel({ engine: 'vllm', source: { uri: 'hf://gpt2' }, storage: { existingClaim: { claimName: 'cache' } } }).spec)).toBe('cache');
+    expect(userClaimName(aimodel({ source: { uri: 'oci://registry.example.com/models/llama:1' } }).spec)).toBeUndefined();
+    expect(userClaimName(aimodel({ storage: { volumeClaim: { size: '10Gi' } } }).spec)).toBeUndefined();
+  });
+
+  it('gives a rollout an hour more before its progress deadline while an init container downloads', () => {
+    expect(progressDeadlineSeconds(aimodel({ engine: 'vllm' }).spec)).toBe(3900);
+    expect(progressDeadlineSeconds(aimodel({ engine: 'vllm', source: { uri: 'hf://gpt2' } }).spec)).toBe(7500);
+    // llama.cpp downloads inside its startup budget.
+    expect(progressDeadlineSeconds(aimodel({ engine: 'llamacpp', source: { uri: 'hf://org/gguf:Q4_K_M' } }).spec)).toBe(3900);
   });
 });
 
