@@ -11,9 +11,12 @@ import { watchForMissingAIModelCRD } from './controllers/aimodel/crd.ts';
 import { setupAIModelController } from './controllers/aimodel/setup.ts';
 import { accessReviewer, leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
+import { serves } from './kube/discovery.ts';
 import { KubeEventRecorder } from './kube/events.ts';
+import { PodMonitors } from './kube/resources.ts';
 import { fencedClient } from './kube/fenced.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './desired/defaults.ts';
+import type { PodMetrics } from './desired/defaults.ts';
 import { createLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
 import { realClock } from './runtime/clock.ts';
@@ -97,7 +100,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw err;
   }
 
-  const operator = await startOperator(config, kc, log);
+  let operator: RunningOperator;
+  try {
+    operator = await startOperator(config, kc, log);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`aimodel-operator: ${err.message}\n`);
+    return 2;
+  }
   const onSignal = (signal: NodeJS.Signals) => {
     if (operator.stopping) {
       log.warn({ signal }, 'second signal: exiting at once');
@@ -120,6 +130,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   } finally {
     log.flush?.();
   }
+}
+
+/** How the model pods' metrics reach Prometheus, from the flags and what the cluster serves. */
+async function podMetricsRoute(client: KubeClient, config: OperatorConfig, log: Logger): Promise<PodMetrics> {
+  const fallback: PodMetrics = config.podMetricsAnnotations ? 'annotations' : 'none';
+  if (config.podMonitors === 'false') return fallback;
+  if (await serves(client, PodMonitors)) return 'PodMonitor';
+  if (config.podMonitors === 'true') {
+    throw new ConfigError([`--pod-monitors=true: ${PodMonitors.apiVersion} ${PodMonitors.kind} is not served by this cluster; install the Prometheus Operator's CRDs, or use --pod-monitors=auto`]);
+  }
+  log.info({ podMetrics: fallback }, `${PodMonitors.kind} is not served: model pods ${fallback === 'annotations' ? 'carry prometheus.io/* annotations' : 'are not announced to Prometheus'} (restart the operator after installing the Prometheus Operator to get PodMonitors)`);
+  return fallback;
 }
 
 export interface RunningOperator {
@@ -169,11 +191,12 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
     host: hostname(),
     onError: (err) => (err instanceof FencedWriteError ? log.debug({ err }, 'Event not recorded: no longer leading') : log.warn({ err }, 'could not record an Event')),
   });
+  const podMetrics = await podMetricsRoute(client, config, log);
   const aimodel = setupAIModelController({
     client: leaderClient,
     manager,
     namespaces: config.namespaces,
-    defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage, engineImages: config.engineImages, clusterDomain: config.clusterDomain },
+    defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage, engineImages: config.engineImages, clusterDomain: config.clusterDomain, podMetrics },
     workers: config.workers,
     resyncPeriodMs: config.syncPeriod,
     events,

@@ -98,6 +98,17 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--metrics-secure', '--metrics-cert-key=../key'], {})).toThrow(/expected a file name/);
   });
 
+  it('finds PodMonitors and the cluster domain by default, and names a bad value of either', () => {
+    expect(parseConfig([], {})).toMatchObject({ podMonitors: 'auto', podMetricsAnnotations: true, clusterDomain: 'cluster.local' });
+    expect(parseConfig(['--pod-monitors=false', '--pod-metrics-annotations=false', '--cluster-domain=corp.internal'], {})).toMatchObject({
+      podMonitors: 'false',
+      podMetricsAnnotations: false,
+      clusterDomain: 'corp.internal',
+    });
+    expect(() => parseConfig(['--pod-monitors=maybe'], {})).toThrow(/--pod-monitors: "maybe"/);
+    expect(() => parseConfig(['--cluster-domain=Cluster Local'], {})).toThrow(/--cluster-domain: "Cluster Local": must be a DNS domain/);
+  });
+
   it('rejects invalid namespace names', () => {
     expect(() => parseConfig(['--namespaces=Team_A'], {})).toThrow(/namespace names/);
   });

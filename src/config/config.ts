@@ -120,6 +120,18 @@ export const options = {
     '',
   ),
   clusterDomain: option('cluster-domain', z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local'), "The cluster's DNS domain, for the in-cluster endpoint (http://<model>.<namespace>.svc.<domain>:<port>) reported on each AIModel's status.", 'cluster.local'),
+  podMonitors: option(
+    'pod-monitors',
+    z.enum(['auto', 'true', 'false']),
+    "Make a Prometheus Operator PodMonitor per AIModel whose engine exports metrics, selecting exactly its pods on the engine's metrics path: auto (when monitoring.coreos.com/v1 PodMonitor is served at start-up), true (and fail to start without it) or false.",
+    'auto',
+  ),
+  podMetricsAnnotations: option(
+    'pod-metrics-annotations',
+    bool,
+    'Where no PodMonitor is made, annotate model pods with prometheus.io/scrape, prometheus.io/port and prometheus.io/path for Prometheus set-ups that discover pods by them.',
+    'true',
+  ),
   logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),
   logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),
   syncPeriod: option('sync-period', duration(1000), 'Period of the full resync that re-reconciles every AIModel (jittered by 10%).', '10h'),

@@ -12,7 +12,7 @@ import type {
 import type { AIModel } from '../api/v1/aimodel.ts';
 import type { MetricSpec, MetricTarget } from '../api/v1/autoscaling.ts';
 import type { OperatorDefaults } from './defaults.ts';
-import { desiredDeployment, PORT_NAME } from './deployment.ts';
+import { desiredDeployment, metricsEndpoint, PORT_NAME } from './deployment.ts';
 import { childMetadata, type Intent, quantityString } from './metadata.ts';
 import { childName, selectorLabels } from './names.ts';
 
@@ -25,6 +25,15 @@ export type DesiredChildren = {
   pdb?: Intent<V1PodDisruptionBudget>;
   /** Present only for spec.storage.volumeClaim. */
   pvc?: Intent<V1PersistentVolumeClaim>;
+  /** Present when the operator makes PodMonitors and the engine exports metrics. */
+  podMonitor?: Intent<PodMonitor>;
+};
+
+/** The part of the Prometheus Operator's monitoring.coreos.com/v1 PodMonitor the operator sets. */
+export type PodMonitor = {
+  apiVersion: string;
+  kind: string;
+  spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string }[] };
 };
 
 export function desiredChildren(model: AIModel, defaults: OperatorDefaults): DesiredChildren {
@@ -38,7 +47,21 @@ export function desiredChildren(model: AIModel, defaults: OperatorDefaults): Des
   if (pdb !== undefined) children.pdb = pdb;
   const pvc = desiredPersistentVolumeClaim(model);
   if (pvc !== undefined) children.pvc = pvc;
+  const podMonitor = desiredPodMonitor(model, defaults);
+  if (podMonitor !== undefined) children.podMonitor = podMonitor;
   return children;
+}
+
+/** Tells the Prometheus Operator to scrape exactly this model's pods on the engine's metrics path. */
+export function desiredPodMonitor(model: AIModel, defaults: OperatorDefaults): Intent<PodMonitor> | undefined {
+  const endpoint = metricsEndpoint(model.spec);
+  if (endpoint === undefined || defaults.podMetrics !== 'PodMonitor') return undefined;
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PodMonitor',
+    metadata: childMetadata(model, 'PodMonitor'),
+    spec: { selector: { matchLabels: selectorLabels(model) }, podMetricsEndpoints: [{ port: endpoint.port, path: endpoint.path }] },
+  };
 }
 
 export function desiredService(model: AIModel): Intent<V1Service> {

@@ -36,7 +36,15 @@ export type OperatorDefaults = {
   gpuToleration: boolean;
   /** The cluster's DNS domain, for the in-cluster endpoint reported on status. */
   clusterDomain: string;
+  /**
+   * How Prometheus finds the engines' metrics on the model pods: a PodMonitor per model (where
+   * the Prometheus Operator's CRD is served), the conventional prometheus.io/* pod annotations,
+   * or nothing.
+   */
+  podMetrics: PodMetrics;
 };
+
+export type PodMetrics = 'PodMonitor' | 'annotations' | 'none';
 
 export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
   defaultImage: 'openai/chatgpt-local:latest',
@@ -47,4 +55,5 @@ export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
   readOnlyRootFilesystem: true,
   gpuToleration: true,
   clusterDomain: 'cluster.local',
+  podMetrics: 'annotations',
 };

@@ -17,6 +17,7 @@ const operatorDefaults: fc.Arbitrary<OperatorDefaults> = fc.record({
   readOnlyRootFilesystem: fc.boolean(),
   gpuToleration: fc.boolean(),
   clusterDomain: fc.constantFrom('cluster.local', 'corp.internal'),
+  podMetrics: fc.constantFrom('PodMonitor', 'annotations', 'none'),
 });
 
 const all = (c: DesiredChildren) => Object.values(c).filter((child) => child !== undefined);

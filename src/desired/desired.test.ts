@@ -424,3 +424,38 @@ describe('Service and PDB options', () => {
     expect(spec).toEqual({ selector: spec.selector, unhealthyPodEvictionPolicy: 'AlwaysAllow', ...expected });
   });
 });
+
+describe('metrics of the inference pods', () => {
+  const withRoute = (podMetrics: OperatorDefaults['podMetrics']) => ({ ...DEFAULT_OPERATOR_DEFAULTS, podMetrics });
+
+  it('makes a PodMonitor that selects exactly the model pods on the engine metrics port and path', () => {
+    const model = aimodel({ engine: 'sglang' });
+    const children = desiredChildren(model, withRoute('PodMonitor'));
+    expect(children.podMonitor).toMatchObject({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PodMonitor',
+      metadata: { name: 'gpt-4o-agent', namespace: 'models', ownerReferences: [{ uid: TEST_UID, controller: true }] },
+      spec: { podMetricsEndpoints: [{ port: 'http', path: '/metrics' }] },
+    });
+    expect(children.podMonitor?.spec.selector.matchLabels).toEqual(children.deployment.spec.selector?.matchLabels);
+    expect(children.deployment.spec.template.metadata?.annotations?.['prometheus.io/scrape']).toBeUndefined();
+    expect(desiredChildren(aimodel({ engine: 'trtllm' }), withRoute('PodMonitor')).podMonitor?.spec.podMetricsEndpoints).toEqual([{ port: 'http', path: '/prometheus/metrics' }]);
+  });
+
+  it('annotates the pods instead where no PodMonitor is made, and lets podAnnotations override', () => {
+    const children = desiredChildren(aimodel({ engine: 'nim', port: 9000 }), withRoute('annotations'));
+    expect(children.podMonitor).toBeUndefined();
+    expect(children.deployment.spec.template.metadata?.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9000', 'prometheus.io/path': '/v1/metrics' });
+    const off = desiredChildren(aimodel({ engine: 'vllm', podAnnotations: { 'prometheus.io/scrape': 'false' } }), withRoute('annotations'));
+    expect(off.deployment.spec.template.metadata?.annotations?.['prometheus.io/scrape']).toBe('false');
+  });
+
+  it('announces nothing for an engine without metrics, or when told not to', () => {
+    for (const route of ['PodMonitor', 'annotations', 'none'] as const) {
+      const children = desiredChildren(aimodel({ engine: 'ollama' }), withRoute(route));
+      expect(children.podMonitor).toBeUndefined();
+      expect(children.deployment.spec.template.metadata?.annotations).toBeUndefined();
+    }
+    expect(desiredChildren(aimodel({ engine: 'vllm' }), withRoute('none')).deployment.spec.template.metadata?.annotations).toBeUndefined();
+  });
+});

@@ -6,7 +6,7 @@ import { DNS1035_LABEL_MAX_LENGTH } from '../api/v1/formats.ts';
 /** The identity of an AIModel that its children are derived from. */
 export type ModelIdentity = { metadata: { name: string; namespace: string; uid: string } };
 
-export type ChildKind = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim';
+export type ChildKind = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor';
 
 /**
  * Suffixes per kind. Objects of different kinds may share a name, so most children are simply
@@ -19,6 +19,7 @@ const CHILD_SUFFIX: Record<ChildKind, string> = {
   HorizontalPodAutoscaler: '',
   PodDisruptionBudget: '',
   PersistentVolumeClaim: '-models',
+  PodMonitor: '',
 };
 
 const HASH_LENGTH = 8;

@@ -26,6 +26,8 @@ export const Deployments = resource('apps/v1', 'Deployment', 'deployments');
 export const ReplicaSets = resource('apps/v1', 'ReplicaSet', 'replicasets');
 export const HorizontalPodAutoscalers = resource('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers');
 export const PodDisruptionBudgets = resource('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets');
+/** The Prometheus Operator's, served only where it is installed. */
+export const PodMonitors = resource('monitoring.coreos.com/v1', 'PodMonitor', 'podmonitors');
 export const Leases = resource('coordination.k8s.io/v1', 'Lease', 'leases');
 export const PriorityClasses = resource('scheduling.k8s.io/v1', 'PriorityClass', 'priorityclasses', false);
 export const RuntimeClasses = resource('node.k8s.io/v1', 'RuntimeClass', 'runtimeclasses', false);
@@ -49,7 +51,7 @@ export function registerResource(type: ResourceType): ResourceType {
 
 for (const type of [
   Namespaces, Nodes, Pods, Services, ServiceAccounts, Secrets, ConfigMaps, PersistentVolumeClaims, CoreEvents, Events,
-  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, Leases, PriorityClasses, RuntimeClasses, CustomResourceDefinitions,
+  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, PodMonitors, Leases, PriorityClasses, RuntimeClasses, CustomResourceDefinitions,
   ClusterRoles, ClusterRoleBindings, Roles, RoleBindings,
 ]) {
   registerResource(type);

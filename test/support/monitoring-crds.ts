@@ -1,5 +1,6 @@
-// Minimal monitoring.coreos.com/v1 CRDs (ServiceMonitor, PrometheusRule) for server-side
-// dry-runs of the chart's monitoring objects where no Prometheus Operator is installed.
+// Minimal monitoring.coreos.com/v1 CRDs (ServiceMonitor, PrometheusRule, PodMonitor) for server-side
+// dry-runs of the chart's monitoring objects and for the operator's PodMonitors, where no
+// Prometheus Operator is installed.
 //
 // Written for these tests, not copied from the Prometheus Operator: each schema is structural
 // and closed (no x-kubernetes-preserve-unknown-fields where the chart writes), with the field
@@ -140,6 +141,32 @@ const prometheusRuleSpec = {
   },
 };
 
+const podMonitorSpec = {
+  type: 'object',
+  required: ['selector'],
+  properties: {
+    selector: { type: 'object', properties: { matchLabels: stringMap, matchExpressions: { type: 'array', items: open } } },
+    namespaceSelector: open,
+    jobLabel: { type: 'string' },
+    podMetricsEndpoints: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          port: { type: 'string' },
+          path: { type: 'string' },
+          scheme: { type: 'string', enum: ['http', 'https'] },
+          interval: duration,
+          scrapeTimeout: duration,
+          honorLabels: { type: 'boolean' },
+          relabelings: { type: 'array', items: relabelConfig },
+          metricRelabelings: { type: 'array', items: relabelConfig },
+        },
+      },
+    },
+  },
+};
+
 function crd(kind: string, plural: string, spec: object, label: string) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -170,6 +197,11 @@ function crd(kind: string, plural: string, spec: object, label: string) {
 /** The two stub CRDs, labelled with `label` so that only their creator deletes them. */
 export function monitoringStubCrds(label: string): object[] {
   return [crd('ServiceMonitor', 'servicemonitors', serviceMonitorSpec, label), crd('PrometheusRule', 'prometheusrules', prometheusRuleSpec, label)];
+}
+
+/** The PodMonitor stub, for the operator's own PodMonitor children. */
+export function podMonitorStubCrd(label: string): object {
+  return crd('PodMonitor', 'podmonitors', podMonitorSpec, label);
 }
 
 export const monitoringApiVersions = ['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule'];

@@ -18,6 +18,7 @@ import {
   HorizontalPodAutoscalers,
   PersistentVolumeClaims,
   PodDisruptionBudgets,
+  PodMonitors,
   Services,
 } from '../../kube/resources.ts';
 import type { ResourceType } from '../../kube/resources.ts';
@@ -46,6 +47,8 @@ export interface ModelCaches {
   services: CacheReader<Child>;
   hpas: CacheReader<Child>;
   pdbs: CacheReader<Child>;
+  /** Absent where the operator makes no PodMonitors (their CRD is not served, or it is told not to). */
+  podMonitors?: CacheReader<Child>;
   /** Every claim in the watched namespaces: a model may wait for a user's own. */
   pvcs: CacheReader<Child>;
   /** Pods indexed by `podsByModelIndex` ("namespace/model name"). */
@@ -65,9 +68,10 @@ export interface AIModelReconcilerOptions {
 }
 
 interface ChildKind {
-  name: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim';
+  name: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor';
   type: ResourceType;
-  cache: (c: ModelCaches) => CacheReader<Child>;
+  /** Undefined when the kind is not managed in this cluster: neither applied nor deleted. */
+  cache: (c: ModelCaches) => CacheReader<Child> | undefined;
   /** PVCs hold model weights: the operator never deletes one; garbage collection does with the model. */
   deletable: boolean;
 }
@@ -79,6 +83,7 @@ const childKinds: ChildKind[] = [
   { name: 'Service', type: Services, cache: (c) => c.services, deletable: true },
   { name: 'HorizontalPodAutoscaler', type: HorizontalPodAutoscalers, cache: (c) => c.hpas, deletable: true },
   { name: 'PodDisruptionBudget', type: PodDisruptionBudgets, cache: (c) => c.pdbs, deletable: true },
+  { name: 'PodMonitor', type: PodMonitors, cache: (c) => c.podMonitors, deletable: true },
 ];
 
 /** Why a model cannot be served as it is; reported on status, and retried with backoff. */
@@ -164,12 +169,14 @@ export class AIModelReconciler implements Reconciler {
     let waitMs: number | undefined;
 
     for (const kind of childKinds) {
+      const cache = kind.cache(this.options.caches);
+      if (cache === undefined) continue;
       const intent = wanted.get(kind.name);
       if (!intent) {
-        if (kind.deletable) await this.deleteUnwanted(model, kind, ctx);
+        if (kind.deletable) await this.deleteUnwanted(model, kind, cache, ctx);
         continue;
       }
-      const sync = await this.syncChild(model, typed, kind, intent, ctx);
+      const sync = await this.syncChild(model, typed, kind, cache, intent, ctx);
       if (sync.observed) observed.set(kind.name, sync.observed);
       if (sync.verb) done[sync.verb].push(`${kind.name} ${intent.metadata.name}`);
       if (sync.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, sync.waitMs);
@@ -183,9 +190,9 @@ export class AIModelReconciler implements Reconciler {
   }
 
   /** Deletes anything of this kind that the model controls: it is no longer wanted. */
-  private async deleteUnwanted(model: ModelObject, kind: ChildKind, ctx: ReconcileContext): Promise<void> {
+  private async deleteUnwanted(model: ModelObject, kind: ChildKind, cache: CacheReader<Child>, ctx: ReconcileContext): Promise<void> {
     const namespace = model.metadata.namespace!;
-    for (const obj of kind.cache(this.options.caches).byIndex('controller', model.metadata.uid ?? '')) {
+    for (const obj of cache.byIndex('controller', model.metadata.uid ?? '')) {
       if (obj.metadata.namespace !== namespace) continue;
       const deleted = await this.options.client
         .delete(kind.type, namespace, obj.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata.uid! }, signal: ctx.signal })
@@ -200,13 +207,13 @@ export class AIModelReconciler implements Reconciler {
     }
   }
 
-  private async syncChild(model: ModelObject, typed: AIModel, kind: ChildKind, intent: Child, ctx: ReconcileContext): Promise<ChildSync> {
+  private async syncChild(model: ModelObject, typed: AIModel, kind: ChildKind, cache: CacheReader<Child>, intent: Child, ctx: ReconcileContext): Promise<ChildSync> {
     const { client, events } = this.options;
     const namespace = model.metadata.namespace!;
     const name = intent.metadata.name;
     // The caches hold only objects carrying the operator's label: one that is missing there may
     // still exist, made by someone else.
-    const current = kind.cache(this.options.caches).get(namespace, name) ?? (await client.find<Child>(kind.type, namespace, name, ctx.signal));
+    const current = cache.get(namespace, name) ?? (await client.find<Child>(kind.type, namespace, name, ctx.signal));
     if (current && controllerOf(current)?.uid !== model.metadata.uid) return this.foreign(model, kind, current, ctx);
 
     let stamped = withIntentHash(intent);
@@ -313,7 +320,7 @@ export class AIModelReconciler implements Reconciler {
     const previous = stored.success ? (stored.data as ModelStatus | undefined) : undefined;
     // What this reconcile applied is newer than the caches, which have not seen it yet: a
     // Deployment whose new template its controller has not observed must not look rolled out.
-    const latest = (kind: ChildKind['name'], name: string | undefined, cache: CacheReader<Child>) =>
+    const latest = (kind: ChildKind['name'], name: string | undefined, cache: CacheReader<Child>): Child | undefined =>
       name === undefined ? undefined : (observed.get(kind) ?? cache.get(namespace, name));
     const deployment = latest('Deployment', children?.deployment.metadata.name, caches.deployments);
     const hpa = latest('HorizontalPodAutoscaler', children?.hpa?.metadata.name, caches.hpas);

@@ -13,6 +13,7 @@ import {
   HorizontalPodAutoscalers,
   PersistentVolumeClaims,
   PodDisruptionBudgets,
+  PodMonitors,
   Pods,
   Services,
 } from '../../kube/resources.ts';
@@ -136,6 +137,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
   const services = cache<KubeObject>(Services, owned);
   const hpas = cache<KubeObject>(HorizontalPodAutoscalers, owned);
   const pdbs = cache<KubeObject>(PodDisruptionBudgets, owned);
+  const podMonitors = options.defaults.podMetrics === 'PodMonitor' ? cache<KubeObject>(PodMonitors, owned) : undefined;
   // All claims, not only the operator's: a model whose spec.storage.existingClaim names a claim
   // that does not exist yet must hear when it appears.
   const pvcs = cache<KubeObject>(PersistentVolumeClaims, { indexers: owned.indexers, transform: owned.transform });
@@ -151,6 +153,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
     services: services.reader,
     hpas: hpas.reader,
     pdbs: pdbs.reader,
+    ...(podMonitors ? { podMonitors: podMonitors.reader } : {}),
     pvcs: pvcs.reader,
     pods: pods.reader,
   } as ModelCaches;
@@ -176,7 +179,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
 
   for (const informer of models.informers) controller.watchPrimary(informer);
   const toOwner = enqueueControllerOwner({ group: GROUP, kind: KIND });
-  for (const group of [deployments, services, hpas, pdbs]) for (const informer of group.informers) controller.watch(informer, toOwner);
+  for (const group of [deployments, services, hpas, pdbs, ...(podMonitors ? [podMonitors] : [])]) for (const informer of group.informers) controller.watch(informer, toOwner);
   const claimToModels = (claim: KubeObject): Request[] => [
     ...toOwner(claim),
     ...models.reader.byIndex(modelsByClaimIndex, `${claim.metadata.namespace}/${claim.metadata.name}`).map((m) => ({ namespace: m.metadata.namespace ?? '', name: m.metadata.name })),
