@@ -146,6 +146,22 @@ describe('causes that go away', () => {
     expect(await operator.reconciles()).toBeGreaterThan(reconciled);
   });
 
+  it('waits the same way for the claim a pvc:// source names, and mounts its sub-path', async () => {
+    const name = 'sourced';
+    await createModel(name, { source: { uri: 'pvc://shelf/llama/8b' } });
+    const waiting = await waitReason(name, 'StorageClaimNotFound');
+    expect(readyCondition(waiting)?.message).toContain('spec.source.uri: PersistentVolumeClaim "shelf" does not exist');
+    await cluster.client.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'shelf', namespace: ns },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    const d = await waitForObject<Obj>(cluster.client, Deployments, ns, name, (o) => o !== undefined);
+    expect(d?.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'models').persistentVolumeClaim.claimName).toBe('shelf');
+    expect(d?.spec.template.spec.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ name: 'models', subPath: 'llama/8b' }));
+  });
+
   it('retries a child the API server refused until the admission policy refusing it is gone', async () => {
     const name = 'gated';
     const policy = `policy-${ns}`;

@@ -7,6 +7,7 @@ import { AIModels } from '../../api/v1/resource.ts';
 import { desiredChildren } from '../../desired/children.ts';
 import type { DesiredChildren } from '../../desired/children.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
+import { userClaimName } from '../../desired/deployment.ts';
 import { endpointFor, selectorFor } from '../../desired/names.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { ApiError, isNotFound, isRefusal } from '../../kube/errors.ts';
@@ -146,11 +147,12 @@ export class AIModelReconciler implements Reconciler {
     return synced.waitMs !== undefined ? { requeueAfterMs: synced.waitMs } : {};
   }
 
-  /** An existing claim is the user's: report a missing one instead of creating pods that cannot start. */
+  /** The user's claim is theirs: report a missing one instead of creating pods that cannot start. */
   private missingClaim(model: AIModel): Blocker | undefined {
-    const claim = model.spec.storage?.existingClaim?.claimName;
+    const claim = userClaimName(model.spec);
     if (!claim || this.options.caches.pvcs.get(model.metadata.namespace, claim)) return undefined;
-    const message = `spec.storage.existingClaim.claimName: PersistentVolumeClaim "${claim}" does not exist in namespace ${model.metadata.namespace}`;
+    const field = model.spec.source === undefined ? 'spec.storage.existingClaim.claimName' : 'spec.source.uri';
+    const message = `${field}: PersistentVolumeClaim "${claim}" does not exist in namespace ${model.metadata.namespace}`;
     return { reason: 'StorageClaimNotFound', message };
   }
 

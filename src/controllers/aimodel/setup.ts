@@ -3,6 +3,7 @@
 // to their model, and the reconciler.
 import type { Registry } from 'prom-client';
 import { GROUP, KIND } from '../../api/v1/aimodel.ts';
+import { parseSourceUri } from '../../api/v1/source.ts';
 import { AIModels } from '../../api/v1/resource.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
 import { listWatcher } from '../../kube/adapters.ts';
@@ -68,9 +69,15 @@ const podModelIndex: IndexFunc<KubeObject> = (pod) => {
   return model ? [`${pod.metadata.namespace}/${model}`] : [];
 };
 
-/** Models by the user's claim they mount (spec.storage.existingClaim.claimName). */
+/**
+ * Models by the user's claim they mount (a pvc:// source or spec.storage.existingClaim), read
+ * from the raw object: indexers run on every event, a full parse of the spec would cost more.
+ */
 const modelClaimIndex: IndexFunc<KubeObject> = (model) => {
-  const claim = (model as { spec?: { storage?: { existingClaim?: { claimName?: unknown } } } }).spec?.storage?.existingClaim?.claimName;
+  const spec = (model as { spec?: { source?: { uri?: unknown }; storage?: { existingClaim?: { claimName?: unknown } } } }).spec;
+  const uri = spec?.source?.uri;
+  const source = typeof uri === 'string' ? parseSourceUri(uri) : undefined;
+  const claim = source?.scheme === 'pvc' ? source.claimName : source === undefined ? spec?.storage?.existingClaim?.claimName : undefined;
   return typeof claim === 'string' ? [`${model.metadata.namespace}/${claim}`] : [];
 };
 
