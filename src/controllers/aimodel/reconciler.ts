@@ -368,7 +368,7 @@ export class AIModelReconciler implements Reconciler {
     }
     if (after && (before?.status !== after.status || before.reason !== after.reason)) {
       const type = after.status === 'True' || after.reason === 'Suspended' ? 'Normal' : 'Warning';
-      const quiet = after.reason === 'Creating' || after.reason === 'WaitingForReplicas' || after.reason === 'RollingOut';
+      const quiet = ['Creating', 'WaitingForReplicas', 'RollingOut', 'DownloadingWeights'].includes(after.reason);
       if (!quiet) this.options.events.record(model, type, after.reason, after.message);
       ctx.log.info({ phase: status.phase, ready: after.status, reason: after.reason }, 'status changed');
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rootCause } from './rootcause.ts';
+import { downloadingPod, rootCause } from './rootcause.ts';
 
 const unschedulable = (name: string, message: string) => ({
   metadata: { name },
@@ -82,5 +82,30 @@ describe('rootCause', () => {
     const terminating = { ...unschedulable('t', 'Insufficient cpu'), metadata: { name: 't', deletionTimestamp: '2026-01-01T00:00:00Z' } };
     expect(rootCause([ready, terminating])).toBeUndefined();
     expect(rootCause([])).toBeUndefined();
+  });
+});
+
+describe('weights downloads', () => {
+  const withDownload = (name: string, state: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    metadata: { name },
+    status: {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'True' }],
+      initContainerStatuses: [{ name: 'model-download', image: 'vllm/vllm-openai:v0.11.0', ready: false, restartCount: 2, state, ...extra }],
+      containerStatuses: [{ name: 'inference', image: 'vllm/vllm-openai:v0.11.0', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }],
+    },
+  });
+
+  it('names a failed download as its own root cause, crash-looping or terminated', () => {
+    const looping = withDownload('p1', { waiting: { reason: 'CrashLoopBackOff' } }, { lastState: { terminated: { exitCode: 1, reason: 'Error' } } });
+    expect(rootCause([looping])).toMatchObject({ reason: 'DownloadFailed', message: 'pod p1 could not download the weights (container model-download: exit code 1, Error, 2 retries)' });
+    expect(rootCause([withDownload('p2', { terminated: { exitCode: 2 } })])?.reason).toBe('DownloadFailed');
+  });
+
+  it('tells a pod that is downloading, which is no failure', () => {
+    const pods = [withDownload('p-b', { running: {} }), withDownload('p-a', { running: {} })];
+    expect(rootCause(pods)).toBeUndefined();
+    expect(downloadingPod(pods)).toBe('p-a');
+    expect(downloadingPod([withDownload('p', { terminated: { exitCode: 0 } })])).toBeUndefined();
   });
 });

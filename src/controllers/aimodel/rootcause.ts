@@ -1,5 +1,7 @@
 // Why are a model's pods not ready? Reads pod status the way a person would with
 // `kubectl describe pod`, and names the most telling cause: the one users act on first.
+import { DOWNLOAD_CONTAINER_NAME } from '../../desired/deployment.ts';
+
 export interface RootCause {
   /** A CamelCase reason for conditions and metrics: a bounded set, never free text. */
   reason: RootCauseReason;
@@ -14,6 +16,7 @@ export type RootCauseReason =
   | 'InsufficientMemory'
   | 'Unschedulable'
   | 'ImagePullFailed'
+  | 'DownloadFailed'
   | 'CrashLoopBackOff'
   | 'ContainerCreateFailed'
   | 'ProbeFailing'
@@ -27,6 +30,7 @@ const precedence: RootCauseReason[] = [
   'InsufficientMemory',
   'Unschedulable',
   'ImagePullFailed',
+  'DownloadFailed',
   'ContainerCreateFailed',
   'CrashLoopBackOff',
   'Terminated',
@@ -73,6 +77,12 @@ function podCause(pod: PodJson): { reason: RootCauseReason; message: string } | 
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     const message = scheduled.message ?? 'no node fits the pod';
     return { reason: schedulingCause(message), message: `pod ${pod.metadata?.name} cannot be scheduled: ${message}` };
+  }
+  const download = pod.status?.initContainerStatuses?.find((s) => s.name === DOWNLOAD_CONTAINER_NAME);
+  const failedDownload = download?.state?.terminated ?? (download?.state?.waiting?.reason === 'CrashLoopBackOff' ? download.lastState?.terminated : undefined);
+  if (download && failedDownload && failedDownload.exitCode !== 0) {
+    const detail = `exit code ${failedDownload.exitCode}${failedDownload.reason ? `, ${failedDownload.reason}` : ''}${download.restartCount ? `, ${download.restartCount} retries` : ''}`;
+    return { reason: 'DownloadFailed', message: `pod ${pod.metadata?.name} could not download the weights (container ${DOWNLOAD_CONTAINER_NAME}: ${detail})` };
   }
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const status of statuses) {
@@ -123,4 +133,12 @@ export function rootCause(pods: readonly PodJson[]): RootCause | undefined {
     }
   }
   return undefined;
+}
+
+/** A pod still fetching the model's weights: not a problem, but what the model is waiting for. */
+export function downloadingPod(pods: readonly PodJson[]): string | undefined {
+  const pod = [...pods]
+    .filter((p) => !p.metadata?.deletionTimestamp && p.status?.initContainerStatuses?.some((s) => s.name === DOWNLOAD_CONTAINER_NAME && s.state?.running))
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
+  return pod?.metadata?.name;
 }

@@ -66,6 +66,22 @@ describe('computeStatus', () => {
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'RollingOut', message: 'rolling out: 1 of 2 replicas updated' });
   });
 
+  it('says the weights are downloading while an init container fetches them, and names a failed download', () => {
+    const d = rolledOut(2);
+    d.status.readyReplicas = 0;
+    d.status.availableReplicas = 0;
+    const pod = (state: Record<string, unknown>) => ({
+      metadata: { name: 'm-1' },
+      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], initContainerStatuses: [{ name: 'model-download', image: 'i', ready: false, restartCount: 0, state }] },
+    });
+    const loading = computeStatus(inputs({ deployment: d, pods: [pod({ running: {} })] }));
+    expect(cond(loading, 'Ready')).toMatchObject({ status: 'False', reason: 'DownloadingWeights' });
+    expect(cond(loading, 'Degraded')?.status).toBe('False');
+    const failed = computeStatus(inputs({ deployment: d, pods: [pod({ terminated: { exitCode: 1, reason: 'Error' } })] }));
+    expect(cond(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'DownloadFailed' });
+    expect(failed.phase).toBe('Degraded');
+  });
+
   it('is Pending before the Deployment exists', () => {
     const s = computeStatus(inputs());
     expect(s.phase).toBe('Pending');

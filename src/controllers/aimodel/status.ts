@@ -1,7 +1,7 @@
 // The status an AIModel should report, as a pure function of what the cluster shows: the
 // Deployment's rollout, the HPA's decision and the pods' troubles. Conditions follow the
 // metav1.Condition conventions: a condition's lastTransitionTime changes only when its status does.
-import { rootCause } from './rootcause.ts';
+import { downloadingPod, rootCause } from './rootcause.ts';
 import type { PodJson } from './rootcause.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -123,6 +123,7 @@ export function computeStatus(input: StatusInputs): ModelStatus {
     observedCurrent && counts.updatedReplicas >= desired && counts.replicas === counts.updatedReplicas && counts.availableReplicas >= desired;
   const deadlineExceeded = deploymentCondition('Progressing')?.reason === 'ProgressDeadlineExceeded';
   const cause = rootCause(input.pods);
+  const downloading = downloadingPod(input.pods);
   const fullyReady = d !== undefined && rolledOut && counts.readyReplicas >= desired;
 
   // Degraded: something a person must look at.
@@ -182,6 +183,9 @@ export function computeStatus(input: StatusInputs): ModelStatus {
   } else if (!rolledOut && counts.readyReplicas >= desired) {
     // Enough pods serve, but of an older spec: ready only once the rollout of this one is done.
     ready = condition('Ready', 'False', 'RollingOut', observedCurrent ? `rolling out: ${counts.updatedReplicas} of ${plural(desired, 'replica')} updated` : 'rolling out: the Deployment controller has not yet seen the new spec');
+    phase = 'Progressing';
+  } else if (downloading !== undefined) {
+    ready = condition('Ready', 'False', 'DownloadingWeights', `pod ${downloading} is downloading the weights; ${counts.readyReplicas} of ${plural(desired, 'replica')} ready`);
     phase = 'Progressing';
   } else {
     ready = condition('Ready', 'False', 'WaitingForReplicas', `${counts.readyReplicas} of ${plural(desired, 'replica')} ready`);
