@@ -85,7 +85,7 @@ export function desiredDeployment(model: AIModel, defaults: OperatorDefaults): I
 
 function strategy(spec: AIModelSpec): V1DeploymentStrategy {
   if (spec.strategy.type === 'Recreate') return { type: 'Recreate' };
-  const rollingUpdate = spec.strategy.rollingUpdate ?? { maxSurge: 0, maxUnavailable: 1 };
+  const rollingUpdate = spec.strategy.rollingUpdate ?? { maxSurge: 1, maxUnavailable: 0 };
   return { type: 'RollingUpdate', rollingUpdate: { maxSurge: rollingUpdate.maxSurge, maxUnavailable: rollingUpdate.maxUnavailable } };
 }
 

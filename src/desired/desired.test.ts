@@ -125,7 +125,7 @@ describe('desiredChildren for the seed model', () => {
   it('selects pods by name and instance only, and rolls out without surging', () => {
     expect(c.deployment.spec.selector).toEqual({ matchLabels: selector });
     expect(c.deployment.spec.template.metadata).toEqual({ labels: { ...labels, 'ai.openai.com/engine': 'openai-compatible' } });
-    expect(c.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+    expect(c.deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     expect(c.deployment.spec.progressDeadlineSeconds).toBe(2100);
   });
 
@@ -301,7 +301,7 @@ describe('probes and rollout', () => {
 
   it.each([
     ['Recreate', { type: 'Recreate' as const }, { type: 'Recreate' }],
-    ['surge allowed', { rollingUpdate: { maxSurge: '25%' } }, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } }],
+    ['surge allowed', { rollingUpdate: { maxSurge: '25%' } }, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } }],
     ['no unavailability', { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }],
   ] as [string, AIModelSpecInput['strategy'], object][])('strategy: %s', (_, strategy, expected) => {
     expect(children({ strategy }).deployment.spec.strategy).toEqual(expected);

@@ -8,13 +8,13 @@ import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { startTestOperator } from '../support/operator.ts';
 import type { TestOperator } from '../support/operator.ts';
-import { watchReplicaCounts } from '../support/replica-watch.ts';
+import { watchAvailableReplicas, watchReplicaCounts } from '../support/replica-watch.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type Model = KubeObject & {
   spec: Record<string, unknown>;
-  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[]; replicas?: number; readyReplicas?: number; desiredReplicas?: number; endpoint?: string; selector?: string };
+  status?: { phase?: string; observedGeneration?: number; conditions?: Condition[]; replicas?: number; readyReplicas?: number; updatedReplicas?: number; desiredReplicas?: number; endpoint?: string; selector?: string };
 };
 type Obj = KubeObject & { spec?: any; status?: any };
 
@@ -187,6 +187,26 @@ describe('autoscaling', () => {
       labelSelector: `app.kubernetes.io/instance=${name}`,
     });
     expect(pods.filter((p) => !p.metadata.deletionTimestamp)).toHaveLength(3);
+  });
+});
+
+describe('engines', () => {
+  it('rolls a model over to another engine without serving fewer replicas than it should', async () => {
+    const name = 'switcher';
+    await cluster.client.create(model(name, { model: 'm', replicas: 3 }));
+    await waitReady(name);
+    const watch = await watchAvailableReplicas(cluster.client, ns, name);
+    await cluster.client.patch(AIModels, ns, name, { spec: { engine: 'vllm' } }, { kind: 'merge' });
+    const m = await waitForObject<Model>(cluster.client, AIModels, ns, name, (o) => ready(o) && o?.status?.updatedReplicas === 3 && o.status.readyReplicas === 3);
+    const available = await watch.stop();
+    expect(m?.metadata.generation).toBe(2);
+    expect(available.length).toBeGreaterThan(0);
+    expect(Math.min(...available)).toBeGreaterThanOrEqual(3);
+    const pods = await waitForList<Obj>(cluster.client, Pods, (l) => l.filter((p) => !p.metadata.deletionTimestamp).length === 3, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
+    for (const pod of pods.filter((p) => !p.metadata.deletionTimestamp)) {
+      expect(pod.metadata.labels?.['ai.openai.com/engine']).toBe('vllm');
+      expect(pod.spec.containers[0].args).toEqual(expect.arrayContaining(['--served-model-name', 'm']));
+    }
   });
 });
 

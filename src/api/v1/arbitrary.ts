@@ -299,7 +299,7 @@ const strategy = fc.oneof(
   optionalRecord({ type: fc.constant('RollingUpdate' as const) }),
   fc
     .record({ rollingUpdate: optionalRecord({ maxSurge: surge, maxUnavailable: unavailable }) }, noNull)
-    .filter(({ rollingUpdate }) => !(isZero(rollingUpdate.maxSurge ?? 0) && isZero(rollingUpdate.maxUnavailable ?? 1))),
+    .filter(({ rollingUpdate }) => !(isZero(rollingUpdate.maxSurge ?? 1) && isZero(rollingUpdate.maxUnavailable ?? 0))),
 );
 
 const service = optionalRecord({

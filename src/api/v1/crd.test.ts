@@ -162,7 +162,8 @@ describe('the AIModel CRD', () => {
     // default would be stored, and then win over the preset of an engine chosen later.
     expect(byPath.get('spec.probes.startup.path')?.default).toBeUndefined();
     expect(byPath.get('spec.probes.startup.failureThreshold')?.default).toBeUndefined();
-    expect(byPath.get('spec.strategy.rollingUpdate.maxSurge')?.default).toBe(0);
+    expect(byPath.get('spec.strategy.rollingUpdate.maxSurge')?.default).toBe(1);
+    expect(byPath.get('spec.strategy.rollingUpdate.maxUnavailable')?.default).toBe(0);
     // A schema default for replicas would break `replicas` within [minReplicas, maxReplicas]
     // whenever minReplicas > 1: the operator applies 1 itself when autoscaling is off.
     expect(byPath.get('spec.replicas')?.default).toBeUndefined();

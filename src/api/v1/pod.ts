@@ -393,15 +393,15 @@ export const StrategySchema = withRules(
         z
           .object({
             maxSurge: countOrPercent(
-              'Pods created above the desired count during a rollout. Defaults to 0, so a rollout never needs a spare GPU.',
+              'Pods created above the desired count during a rollout. Defaults to 1: a new pod must be ready before an old one goes, which needs room for one more pod (its GPUs included).',
               { percentAtMost100: false },
-            ).default(0),
-            maxUnavailable: countOrPercent(
-              'Pods that may be unavailable during a rollout. Defaults to 1.',
-              { percentAtMost100: true },
             ).default(1),
+            maxUnavailable: countOrPercent(
+              'Pods that may be unavailable during a rollout. Defaults to 0, so the model never serves with fewer replicas than it should; set 1 (with maxSurge 0) where the GPU pool has no room for an extra pod.',
+              { percentAtMost100: true },
+            ).default(0),
           })
-          .describe('Rolling update parameters; only with type RollingUpdate. Absent means maxSurge 0, maxUnavailable 1.'),
+          .describe('Rolling update parameters; only with type RollingUpdate. Absent means maxSurge 1, maxUnavailable 0.'),
         [
           {
             rule: "!(string(self.maxSurge) in ['0', '0%'] && string(self.maxUnavailable) in ['0', '0%'])",
@@ -413,7 +413,7 @@ export const StrategySchema = withRules(
       ).optional(),
     })
     .describe(
-      'How pods are replaced when the spec changes. The default (RollingUpdate, maxSurge 0, maxUnavailable 1) avoids the deadlock of a surge pod waiting for a GPU the old pod holds.',
+      'How pods are replaced when the spec changes. The default (RollingUpdate, maxSurge 1, maxUnavailable 0) never dips below the replica count; a surge pod that finds no free GPU is reported as InsufficientGPU while the old pods keep serving. On a GPU pool with no room for one more pod, use maxSurge 0, maxUnavailable 1 (one pod fewer during the rollout) or Recreate.',
     ),
   [
     {
