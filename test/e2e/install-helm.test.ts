@@ -82,7 +82,8 @@ beforeAll(async () => {
   if (sync.code !== 0) throw new Error(`the chart's CRD is stale, refusing to install it into the shared cluster:\n${sync.stderr}`);
   releaseNs = await namespaces.create(cluster, restricted);
   seedNs = await namespaces.create(cluster);
-  samplesNs = await namespaces.create(cluster);
+  // The samples must run where the restricted Pod Security Standard is enforced.
+  samplesNs = await namespaces.create(cluster, restricted);
   crdBefore = await cluster.client.get<Crd>(CustomResourceDefinitions, undefined, CRD);
 });
 
@@ -280,7 +281,19 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
   it('brings every sample in config/samples/ to the status it intends (kubectl apply -f config/samples/)', async () => {
     const files = (await readdir(samplesDir)).filter((f) => f.endsWith('.yaml')).sort();
     const samples = (await Promise.all(files.map(async (f) => loadAll(await readFile(join(samplesDir, f), 'utf8')) as Model[]))).flat();
-    expect(samples.map((s) => s.metadata.name).sort()).toEqual(['gpt-4o-agent', 'gpt-4o-agent-nightly', 'llama-3-8b', 'qwen-chat']);
+    expect(samples.map((s) => s.metadata.name).sort()).toEqual([
+      'gpt-4o-agent',
+      'gpt-4o-agent-nightly',
+      'llama-3-1-8b-nim',
+      'llama-3-1-8b-vllm',
+      'llama-3-2-1b-llamacpp',
+      'llama-3-2-1b-ollama',
+      'llama-3-8b',
+      'mistral-7b-tgi',
+      'qwen-2-5-14b-trtllm',
+      'qwen-2-5-7b-sglang',
+      'qwen-chat',
+    ]);
 
     // What a user provides for the GPU sample: the Secret it reads HF_TOKEN from. Its weights
     // claim is provisioned by the cluster's default StorageClass, as on any managed cluster.
@@ -288,6 +301,9 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
     const claimName = childName(gpu, 'PersistentVolumeClaim');
     await cluster.client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'huggingface', namespace: samplesNs }, stringData: { token: 'hf_e2e' } });
 
+    // Admitted as they are, pods included, where restricted is enforced: first a server dry run.
+    const dryRun = await cluster.kubectl(['apply', '--dry-run=server', '-n', samplesNs, '-f', samplesDir]);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
     const applied = await cluster.kubectl(['apply', '-n', samplesNs, '-f', samplesDir]);
     expect(applied.code, applied.stderr).toBe(0);
     await Promise.all(
@@ -334,6 +350,6 @@ describe('helm uninstall', () => {
     expect(crd.metadata.uid).toBe(crdBefore.metadata.uid);
     expect(crd.metadata.deletionTimestamp).toBeUndefined();
     expect((await cluster.client.list(AIModels, { namespace: seedNs })).items).toHaveLength(1);
-    expect((await cluster.client.list(AIModels, { namespace: samplesNs })).items).toHaveLength(4);
+    expect((await cluster.client.list(AIModels, { namespace: samplesNs })).items).toHaveLength(11);
   });
 });
