@@ -196,7 +196,10 @@ describe("started as the chart's Deployment runs it", () => {
         () => 0,
       );
     };
-    await expect.poll(readyz, { timeout: 90_000, interval: 250 }).toBe(200);
+    // An image that cannot start fails here at once, not when the poll gives up.
+    const died = exited.then((code) => Promise.reject(new Error(`the image exited with ${code}:\n${output()}`)));
+    await Promise.race([expect.poll(readyz, { timeout: 90_000, interval: 250 }).toBe(200), died]);
+    died.catch(() => undefined);
     expect((await fetch(`http://127.0.0.1:${metrics}/metrics`)).status).toBe(200);
     const started = stdout.split('\n').find((l) => l.includes('starting aimodel-operator'));
     expect(started, output()).toContain(`"version":"${pkg.version}"`);
