@@ -1,25 +1,14 @@
 // The fenced client against a loopback HTTP server: what actually reaches the server once the
 // fence closes.
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { loopbackClient } from '../../test/support/loopback.ts';
 import { FencedWriteError, WriteFence } from '../runtime/fence.ts';
-import { KubeClient } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { fencedClient } from './fenced.ts';
 import { ConfigMaps } from './resources.ts';
 import type { KubeObject } from './types.ts';
-
-const servers: Server[] = [];
-const clients: KubeClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
 
 interface Seen {
   method: string;
@@ -39,18 +28,7 @@ async function serve(answer: (req: IncomingMessage, res: ServerResponse, seen: S
     req.resume();
     answer(req, res, seen);
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'loopback', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'nobody' }],
-    contexts: [{ name: 'loopback', cluster: 'loopback', user: 'nobody' }],
-    currentContext: 'loopback',
-  });
-  const client = await KubeClient.fromKubeConfig(kc);
-  clients.push(client);
+  const client = await loopbackClient(server);
   const arrived = (n: number): Promise<void> => (seen.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })));
   return { client, seen, arrived };
 }
