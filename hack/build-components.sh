@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the pinned control-plane components (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl, etcd, kwok, helm) and the tests' kstatus checker from source through
-# the Go module proxy.
+# kube-scheduler, kubectl, etcd, kwok, helm), the metrics pipeline (metrics-server; KEDA's operator
+# and metrics adapter) and the tests' kstatus checker from source through the Go module proxy.
 #
 # Each component is pinned by a wrapper Go module under hack/components/<name> (go.mod and
 # go.sum committed). Binaries land in $AIMODEL_CACHE/<name>-<version>-<pinhash>/bin and are
 # rebuilt only when the wrapper module (the pin) or the Go version changes. A symlink farm in
 # $AIMODEL_CACHE/bin points at the current set so callers need one directory on PATH.
 #
-# Usage: hack/build-components.sh [component...]   (default: all)
+# Usage: hack/build-components.sh [component...]   (default: all; LocalCluster asks only for what
+# it starts, so KEDA's minutes-long build happens when a cluster with KEDA is first wanted)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +26,13 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 GO_VERSION="$(go env GOVERSION)"
 
 mkdir -p "$CACHE/bin"
+# One build at a time per cache: a second caller (parallel test runs, a cluster starting while
+# `npm run components` runs) waits, then finds the components cached instead of building them again.
+exec 9>"$CACHE/.build.lock"
+if ! flock -n 9; then
+  say "another build is running in $CACHE; waiting for it"
+  flock 9
+fi
 free_mb=$(df -Pm "$CACHE" | awk 'NR==2 {print $4}')
 # A cold build of the Kubernetes binaries needs about 6 GiB of module and build cache.
 [ "${free_mb:-0}" -ge 6000 ] || die "only ${free_mb} MiB free under $CACHE; the first build needs about 6 GiB (set AIMODEL_CACHE to a roomier disk)."
@@ -42,13 +50,15 @@ check_proxy() {
 # Prints the value of the component's pinned module version from its go.mod require line.
 pinned_version() { awk -v m="$2" '$1 == m || $1 == "require" && $2 == m { print ($1 == m ? $2 : $3); exit }' "$COMPONENTS_DIR/$1/go.mod"; }
 
+# BIN_PREFIX=<p> build ...: binaries are named <p><package name> (KEDA's are "operator" and "adapter",
+# too generic for the shared bin directory).
 build() {
   local name=$1 module=$2 ldflags=$3; shift 3
-  local dir="$COMPONENTS_DIR/$name" version pinhash out
+  local dir="$COMPONENTS_DIR/$name" version pinhash out prefix="${BIN_PREFIX:-}"
   version="$(pinned_version "$name" "$module")"
   # A wrapper with a program of its own (kstatus) is pinned by its sources too.
   pinhash="$( (cat "$dir/go.mod" "$dir/go.sum"; for src in "$dir"/*.go; do if [ -f "$src" ]; then cat "$src"; fi; done
-               echo "$GO_VERSION $ldflags $*") | sha256sum | cut -c1-12)"
+               echo "$GO_VERSION $ldflags ${prefix:+$prefix }$*") | sha256sum | cut -c1-12)"
   out="$CACHE/$name-$version-$pinhash"
   if [ -f "$out/.complete" ]; then
     say "$name $version: cached in $out"
@@ -69,6 +79,9 @@ build() {
       die "building $name failed; full log: $log"
     fi
     kill "$ticker" 2>/dev/null || true
+    if [ -n "$prefix" ]; then
+      for bin in "$out"/bin/*; do mv "$bin" "$out/bin/$prefix$(basename "$bin")"; done
+    fi
     touch "$out/.complete"
     say "$name $version: built in $((SECONDS - t0))s"
   fi
@@ -85,8 +98,10 @@ done
 etcd_version="$(pinned_version etcd go.etcd.io/etcd/server/v3)"
 kwok_version="$(pinned_version kwok sigs.k8s.io/kwok)"
 helm_version="$(pinned_version helm helm.sh/helm/v3)"
+metrics_server_version="$(pinned_version metrics-server sigs.k8s.io/metrics-server)"
+keda_version="$(pinned_version keda github.com/kedacore/keda/v2)"
 
-wanted=("$@"); [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kwok helm kstatus kubernetes)
+wanted=("$@"); [ ${#wanted[@]} -eq 0 ] && wanted=(etcd kwok helm kstatus kubernetes metrics-server keda)
 for c in "${wanted[@]}"; do
   case "$c" in
     etcd) build etcd go.etcd.io/etcd/server/v3 "-X go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_version" go.etcd.io/etcd/server/v3 ;;
@@ -99,14 +114,33 @@ for c in "${wanted[@]}"; do
           for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
                    pod/fast/pod-delete pod/chaos/pod-container-running-failed; do
             cat "$stages_src/$f.yaml"; echo "---"
-          done > "$CACHE/share/kwok-stages.yaml" ;;
+          done > "$CACHE/share/kwok-stages.yaml"
+          # The release's simulated resource usage (CPU and memory of each pod from its annotations
+          # kwok.x-k8s.io/usage-cpu and usage-memory) and the kubelet resource-metrics endpoint that
+          # metrics-server scrapes, from the same pinned module.
+          metrics_src="$(cd "$COMPONENTS_DIR/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/metrics"
+          for f in usage/usage-from-annotation resource/metrics-resource; do
+            cat "$metrics_src/$f.yaml"; echo "---"
+          done > "$CACHE/share/kwok-metrics.yaml" ;;
     helm) build helm helm.sh/helm/v3 "-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" helm.sh/helm/v3/cmd/helm ;;
     # The wrapper's own main package: cli-utils ships kstatus as a library, not a command.
     kstatus) build kstatus sigs.k8s.io/cli-utils "" . ;;
     kubernetes) build kubernetes k8s.io/kubernetes "$k8s_ldflags" \
           k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
           k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ;;
-    *) die "unknown component '$c' (known: etcd kwok helm kstatus kubernetes)" ;;
+    metrics-server) build metrics-server sigs.k8s.io/metrics-server "-X k8s.io/client-go/pkg/version.gitVersion=$metrics_server_version" \
+          sigs.k8s.io/metrics-server/cmd/metrics-server ;;
+    # Webhooks are left out: the CRDs' own CEL rules validate, and the operator alone takes minutes.
+    keda) BIN_PREFIX=keda- build keda github.com/kedacore/keda/v2 "-X github.com/kedacore/keda/v2/version.Version=$keda_version" \
+          github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+          # KEDA's CRDs from the same pinned module (never committed here): LocalCluster installs them
+          # when started with KEDA.
+          keda_src="$(cd "$COMPONENTS_DIR/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)"
+          mkdir -p "$CACHE/share/keda-$keda_version/crds"
+          cp "$keda_src"/config/crd/bases/*.yaml "$CACHE/share/keda-$keda_version/crds/"
+          chmod u+w "$CACHE/share/keda-$keda_version/crds/"*.yaml
+          ln -sfn "keda-$keda_version" "$CACHE/share/keda" ;;
+    *) die "unknown component '$c' (known: etcd kwok helm kstatus kubernetes metrics-server keda)" ;;
   esac
 done
 say "components ready in $CACHE/bin"

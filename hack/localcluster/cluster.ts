@@ -59,10 +59,13 @@ export interface LocalClusterOptions {
 
 type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 
+/** What every cluster needs (helm and kstatus for the tests); KEDA is built when first asked for. */
+const baseComponents = ['etcd', 'kwok', 'helm', 'kstatus', 'kubernetes', 'metrics-server'];
+
 /** Builds (or finds cached) components and returns their bin directory. */
-export async function ensureComponents(log: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<string> {
+export async function ensureComponents(log: (m: string) => void = (m) => process.stderr.write(`${m}\n`), extra: string[] = []): Promise<string> {
   log('[cluster] checking the pinned control-plane components (built from source on first use)');
-  const child = execFile('bash', [buildScript], { maxBuffer: 16 * 1024 * 1024 });
+  const child = execFile('bash', [buildScript, ...baseComponents, ...extra], { maxBuffer: 16 * 1024 * 1024 });
   child.stderr?.on('data', (chunk: Buffer | string) => process.stderr.write(chunk));
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer | string) => (stdout += String(chunk)));
