@@ -26,13 +26,9 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 GO_VERSION="$(go env GOVERSION)"
 
 mkdir -p "$CACHE/bin"
-# One build at a time per cache: a second caller (parallel test runs, a cluster starting while
-# `npm run components` runs) waits, then finds the components cached instead of building them again.
-exec 9>"$CACHE/.build.lock"
-if ! flock -n 9; then
-  say "another build is running in $CACHE; waiting for it"
-  flock 9
-fi
+
+# Writes stdin to a file at once (rename), so a cluster starting meanwhile never reads half of it.
+write_atomically() { local tmp; tmp="$(mktemp "$1.XXXXXX")"; cat >"$tmp"; chmod 644 "$tmp"; mv -f "$tmp" "$1"; }
 free_mb=$(df -Pm "$CACHE" | awk 'NR==2 {print $4}')
 # A cold build of the Kubernetes binaries needs about 6 GiB of module and build cache.
 [ "${free_mb:-0}" -ge 6000 ] || die "only ${free_mb} MiB free under $CACHE; the first build needs about 6 GiB (set AIMODEL_CACHE to a roomier disk)."
@@ -60,6 +56,14 @@ build() {
   pinhash="$( (cat "$dir/go.mod" "$dir/go.sum"; for src in "$dir"/*.go; do if [ -f "$src" ]; then cat "$src"; fi; done
                echo "$GO_VERSION $ldflags ${prefix:+$prefix }$*") | sha256sum | cut -c1-12)"
   out="$CACHE/$name-$version-$pinhash"
+  # One build of a component at a time: a second caller (parallel test runs, a cluster starting
+  # while `npm run components` runs) waits for it, then finds the result cached. Other components
+  # stay available meanwhile (a cluster without KEDA need not wait for KEDA's build).
+  local lock; exec {lock}>"$CACHE/.$name.lock"
+  if [ ! -f "$out/.complete" ] && ! flock -n "$lock"; then
+    say "$name $version: another process is building it; waiting"
+    flock "$lock"
+  fi
   if [ -f "$out/.complete" ]; then
     say "$name $version: cached in $out"
   else
@@ -85,6 +89,7 @@ build() {
     touch "$out/.complete"
     say "$name $version: built in $((SECONDS - t0))s"
   fi
+  exec {lock}>&-
   for bin in "$out"/bin/*; do ln -sfn "$bin" "$CACHE/bin/$(basename "$bin")"; done
 }
 
@@ -114,14 +119,14 @@ for c in "${wanted[@]}"; do
           for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
                    pod/fast/pod-delete pod/chaos/pod-container-running-failed; do
             cat "$stages_src/$f.yaml"; echo "---"
-          done > "$CACHE/share/kwok-stages.yaml"
+          done | write_atomically "$CACHE/share/kwok-stages.yaml"
           # The release's simulated resource usage (CPU and memory of each pod from its annotations
           # kwok.x-k8s.io/usage-cpu and usage-memory) and the kubelet resource-metrics endpoint that
           # metrics-server scrapes, from the same pinned module.
           metrics_src="$(cd "$COMPONENTS_DIR/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/metrics"
           for f in usage/usage-from-annotation resource/metrics-resource; do
             cat "$metrics_src/$f.yaml"; echo "---"
-          done > "$CACHE/share/kwok-metrics.yaml" ;;
+          done | write_atomically "$CACHE/share/kwok-metrics.yaml" ;;
     helm) build helm helm.sh/helm/v3 "-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" helm.sh/helm/v3/cmd/helm ;;
     # The wrapper's own main package: cli-utils ships kstatus as a library, not a command.
     kstatus) build kstatus sigs.k8s.io/cli-utils "" . ;;
@@ -137,8 +142,9 @@ for c in "${wanted[@]}"; do
           # when started with KEDA.
           keda_src="$(cd "$COMPONENTS_DIR/keda" && go list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)"
           mkdir -p "$CACHE/share/keda-$keda_version/crds"
-          cp "$keda_src"/config/crd/bases/*.yaml "$CACHE/share/keda-$keda_version/crds/"
-          chmod u+w "$CACHE/share/keda-$keda_version/crds/"*.yaml
+          for crd in "$keda_src"/config/crd/bases/*.yaml; do
+            write_atomically "$CACHE/share/keda-$keda_version/crds/$(basename "$crd")" <"$crd"
+          done
           ln -sfn "keda-$keda_version" "$CACHE/share/keda" ;;
     *) die "unknown component '$c' (known: etcd kwok helm kstatus kubernetes metrics-server keda)" ;;
   esac

@@ -1,6 +1,6 @@
 // `npm run cluster:up` / `cluster:down`: one background cluster per checkout, in .cluster/
 // (or in $AIMODEL_CLUSTER_DIR, which lets a test run the command without touching that one),
-// with the checkout's AIModel CRD installed.
+// with the checkout's AIModel CRD installed. `cluster:up -- --keda` adds KEDA and Prometheus.
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { readFile, rm, mkdir } from 'node:fs/promises';
@@ -16,6 +16,19 @@ export const clusterDir = resolve(process.env.AIMODEL_CLUSTER_DIR || fileURLToPa
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const binDir = join(cacheDir, 'bin');
 const pidFile = join(clusterDir, 'supervisor.pid');
+const infoFile = join(clusterDir, 'cluster.json');
+
+export interface BackgroundClusterInfo {
+  server: string;
+  keda: boolean;
+  prometheusUrl?: string;
+}
+
+/** What the running background cluster started with; undefined when none runs. */
+export async function backgroundClusterInfo(): Promise<BackgroundClusterInfo | undefined> {
+  if (!(await backgroundClusterReady())) return undefined;
+  return JSON.parse(await readFile(infoFile, 'utf8').catch(() => '{"server":"","keda":false}')) as BackgroundClusterInfo;
+}
 const supervisor = fileURLToPath(new URL('./supervisor.ts', import.meta.url));
 
 async function supervisorPid(): Promise<number | undefined> {
@@ -43,21 +56,29 @@ export async function backgroundClusterReady(): Promise<boolean> {
 
 /**
  * Starts the background cluster, or reuses the running one, and installs (or updates) the
- * checkout's AIModel CRD in it: without it the operator has nothing to watch.
+ * checkout's AIModel CRD in it: without it the operator has nothing to watch. With keda, a
+ * running cluster without KEDA is replaced by one with it (a running one with KEDA serves either).
  */
-export async function up(): Promise<void> {
-  if (await backgroundClusterReady()) process.stderr.write(`[cluster] reusing the running cluster (${kubeconfigPath})\n`);
-  else await start();
+export async function up(options: { keda?: boolean } = {}): Promise<BackgroundClusterInfo> {
+  const running = await backgroundClusterInfo();
+  if (running && (running.keda || !options.keda)) process.stderr.write(`[cluster] reusing the running cluster (${kubeconfigPath})\n`);
+  else {
+    if (running) process.stderr.write('[cluster] the running cluster has no KEDA: replacing it\n');
+    await start(options.keda ?? false);
+  }
   await installAIModelCRD(binDir, kubeconfigPath);
   process.stderr.write('[cluster] AIModel CRD installed from crds/\n');
+  const info = (await backgroundClusterInfo())!;
+  if (info.keda) process.stderr.write(`[cluster] KEDA serves external.metrics.k8s.io; Prometheus: ${info.prometheusUrl}\n`);
+  return info;
 }
 
-async function start(): Promise<void> {
+async function start(keda: boolean): Promise<void> {
   await down();
   await mkdir(clusterDir, { recursive: true });
   const logFile = join(clusterDir, 'supervisor.log');
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [supervisor, clusterDir], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [supervisor, clusterDir, ...(keda ? ['--keda'] : [])], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   const { writeFile } = await import('node:fs/promises');
   await writeFile(pidFile, String(child.pid));

@@ -1,16 +1,25 @@
 // A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok (which plays kubelet for fake nodes), built from source by
-// hack/build-components.sh. Used by the tests, the benchmarks and `npm start` without a cluster.
+// kube-scheduler, kwok (which plays kubelet for fake nodes) and metrics-server, built from source by
+// hack/build-components.sh; on request also Prometheus and KEDA's operator and metrics adapter.
+// Used by the tests, the benchmarks and `npm start` without a cluster.
+//
+// Every hop stays on loopback. The aggregated APIs (metrics-server, KEDA's adapter) are reached
+// through ExternalName Services whose externalName is 127.0.0.1 (the API server refuses loopback
+// addresses in Endpoints); nodes report only 127.0.0.1 and localhost, so whatever dials a node
+// (metrics-server, the API server for logs) reaches kwok.
 import { execFile } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
-import { Nodes, registerResource, ServiceAccounts } from '../../src/kube/resources.ts';
+import { CustomResourceDefinitions, Namespaces, Nodes, registerResource, ServiceAccounts } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { createPki } from './pki.ts';
+import { kwokConfig, nodeMetricsPath, prometheusConfig } from './metrics.ts';
+import { createPki, issueLocalhostCertDir } from './pki.ts';
 import type { Pki } from './pki.ts';
 import { ComponentProcess, freePort, isAlive } from './process.ts';
 
@@ -55,9 +64,60 @@ export interface LocalClusterOptions {
   log?: (message: string) => void;
   /** Keep the state directory on stop (for debugging). */
   keepState?: boolean;
+  /** metrics-server serving metrics.k8s.io (kubectl top, CPU and memory HPAs). Default true. */
+  metricsServer?: boolean;
+  /**
+   * KEDA's operator and metrics adapter serving external.metrics.k8s.io, with KEDA's CRDs, and
+   * Prometheus for its triggers. Default false: two more processes on a small machine, and the
+   * first use builds KEDA (minutes).
+   */
+  keda?: boolean;
+  /** Prometheus scraping kwok's simulated pod metrics (prometheusUrl). Default: on with keda. */
+  prometheus?: boolean;
 }
 
-type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+type ComponentName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'metrics-server'
+  | 'prometheus'
+  | 'keda-operator'
+  | 'keda-adapter';
+
+/** The aggregated API each optional server registers. */
+const MetricsApiService = 'v1beta1.metrics.k8s.io';
+const ExternalMetricsApiService = 'v1beta1.external.metrics.k8s.io';
+const APIServices = registerResource({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', plural: 'apiservices', namespaced: false });
+type Conditioned = KubeObject & { status?: { conditions?: { type: string; status: string; message?: string }[] } };
+const hasCondition = (obj: Conditioned | undefined, type: string) => obj?.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+
+/** The directory of a program on PATH (Prometheus comes from Debian's package, not the build). */
+function onPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    try {
+      accessSync(join(dir, program), fsConstants.X_OK);
+      return join(dir, program);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** GET over TLS without verifying the certificate: the component's own self-check, on loopback. */
+function insecureGetStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('timeout', () => req.destroy(new Error('timed out')));
+    req.once('error', reject);
+  });
+}
 
 /** What every cluster needs (helm and kstatus for the tests); KEDA is built when first asked for. */
 const baseComponents = ['etcd', 'kwok', 'helm', 'kstatus', 'kubernetes', 'metrics-server'];
@@ -153,7 +213,16 @@ function fakeNode(node: FakeNode): KubeObject & Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: node.name, labels, annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' } },
+    metadata: {
+      name: node.name,
+      labels,
+      annotations: {
+        'kwok.x-k8s.io/node': 'fake',
+        'node.alpha.kubernetes.io/ttl': '0',
+        // metrics-server reads the node's resource metrics here (kwok serves every node on one port).
+        'metrics.k8s.io/resource-metrics-path': nodeMetricsPath(node.name),
+      },
+    },
     spec: { taints },
     status: {
       capacity,
@@ -183,10 +252,18 @@ export class LocalCluster {
   readonly kubeconfigPath: string;
   readonly binDir: string;
   server = '';
+  /** Prometheus's address when it runs (options prometheus or keda), e.g. for a KEDA trigger. */
+  prometheusUrl: string | undefined;
+  readonly metricsServer: boolean;
+  readonly keda: boolean;
+  readonly prometheus: boolean;
   private readonly options: LocalClusterOptions;
   private readonly components = new Map<ComponentName, ComponentProcess>();
   private pki: Pki | undefined;
-  private ports = { etcd: 0, etcdPeer: 0, apiserver: 0, kcm: 0, scheduler: 0, kwok: 0 };
+  private ports = {
+    etcd: 0, etcdPeer: 0, apiserver: 0, kcm: 0, scheduler: 0, kwok: 0, metricsServer: 0, prometheus: 0,
+    kedaMetrics: 0, kedaHealth: 0, kedaGrpc: 0, kedaAdapter: 0, kedaAdapterMetrics: 0,
+  };
   private admin: KubeClient | undefined;
   private readonly registryFile: string;
   private readonly log: (m: string) => void;
@@ -196,13 +273,16 @@ export class LocalCluster {
     this.stateDir = options.stateDir;
     this.kubeconfigPath = join(options.stateDir, 'kubeconfig');
     this.binDir = binDir;
+    this.metricsServer = options.metricsServer ?? true;
+    this.keda = options.keda ?? false;
+    this.prometheus = options.prometheus ?? this.keda;
     this.log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.registryFile = join(registryDir, `${process.pid}-${Buffer.from(options.stateDir).toString('base64url').slice(-24)}.json`);
   }
 
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-    const binDir = await ensureComponents(log);
+    const binDir = await ensureComponents(log, options.keda ? ['keda'] : []);
     await sweepAbandoned(log);
     const cluster = new LocalCluster(options, binDir);
     try {
@@ -233,15 +313,82 @@ export class LocalCluster {
     this.server = `https://127.0.0.1:${this.ports.apiserver}`;
     const [ca, cert, key] = await Promise.all([this.pki.caCert, this.pki.adminCert, this.pki.adminKey].map((f) => readFile(f, 'utf8')));
     await writeFile(this.kubeconfigPath, kubeconfigYaml(this.server, { ca: ca!, cert: cert!, key: key! }), { mode: 0o600 });
+    await writeFile(join(this.stateDir, 'kwok.yaml'), await kwokConfig(this.shareDir));
+    if (this.prometheus) {
+      await mkdir(join(this.stateDir, 'prometheus'), { recursive: true });
+      await writeFile(join(this.stateDir, 'prometheus', 'prometheus.yaml'), prometheusConfig(this.ports.kwok));
+      this.prometheusUrl = `http://127.0.0.1:${this.ports.prometheus}`;
+    }
 
     await this.startComponent('etcd');
     await this.startComponent('kube-apiserver');
-    await Promise.all([this.startComponent('kube-controller-manager'), this.startComponent('kube-scheduler'), this.startComponent('kwok')]);
+    const rest: ComponentName[] = ['kube-controller-manager', 'kube-scheduler', 'kwok'];
+    if (this.metricsServer) rest.push('metrics-server');
+    if (this.prometheus) rest.push('prometheus');
+    await Promise.all(rest.map((name) => this.startComponent(name)));
     const client = await this.client();
     for (const node of this.options.nodes ?? defaultNodes) await client.create(fakeNode(node));
     await client.create(defaultStorageClass);
+    if (this.metricsServer) await this.registerAggregatedApi(MetricsApiService, 'kube-system', 'metrics-server', this.ports.metricsServer);
+    if (this.keda) await this.startKeda();
     await this.waitForWorkloadReady();
     this.log(`[cluster] ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${this.server} (kubeconfig ${this.kubeconfigPath})`);
+  }
+
+  private get shareDir(): string {
+    return join(this.binDir, '..', 'share');
+  }
+
+  /**
+   * Serves an aggregated API from a server on 127.0.0.1: an ExternalName Service (no Endpoints,
+   * which may not hold loopback addresses) that the aggregator resolves to https://127.0.0.1:<port>,
+   * and the APIService, which skips TLS verification as upstream's manifests do. Waits until the
+   * API server reports the APIService Available, so discovery never fails on it afterwards.
+   */
+  private async registerAggregatedApi(name: string, namespace: string, service: string, port: number): Promise<void> {
+    const client = await this.client();
+    const [version, ...group] = name.split('.');
+    if (!(await client.find(Namespaces, undefined, namespace))) await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    await client.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: service, namespace }, spec: { type: 'ExternalName', externalName: '127.0.0.1' } });
+    await client.create({
+      apiVersion: APIServices.apiVersion,
+      kind: APIServices.kind,
+      metadata: { name },
+      spec: {
+        group: group.join('.'),
+        version,
+        service: { name: service, namespace, port },
+        insecureSkipTLSVerify: true,
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+      },
+    } as KubeObject);
+    await this.waitForApiService(name);
+  }
+
+  /** Waits until an aggregated API answers through the API server. */
+  async waitForApiService(name: string, timeoutMs = 60_000): Promise<void> {
+    const client = await this.client();
+    await this.guard(poll(`APIService ${name} to become Available`, timeoutMs, async () => hasCondition(await client.find<Conditioned>(APIServices, undefined, name), 'Available'), startupPoll));
+  }
+
+  /** KEDA's CRDs (server-side: one is too large for client-side apply), then its two servers. */
+  private async startKeda(): Promise<void> {
+    const crdDir = join(this.shareDir, 'keda', 'crds');
+    const applied = await this.kubectl(['apply', '--server-side', '--force-conflicts', '-f', crdDir]);
+    if (applied.code !== 0) throw new Error(`installing KEDA's CRDs from ${crdDir} failed: ${applied.stderr}`);
+    const client = await this.client();
+    const names = applied.stdout.split('\n').map((l) => /customresourcedefinition\.apiextensions\.k8s\.io\/(\S+)/.exec(l)?.[1]).filter((n): n is string => !!n);
+    await this.guard(poll(`KEDA's CRDs (${names.join(', ')}) to become Established`, 60_000, async () => {
+      for (const name of names) if (!hasCondition(await client.find<Conditioned>(CustomResourceDefinitions, undefined, name), 'Established')) return false;
+      return true;
+    }, startupPoll));
+    const certs = join(this.stateDir, 'keda-certs');
+    await mkdir(certs, { recursive: true });
+    await issueLocalhostCertDir(this.pki!, certs);
+    if (!(await client.find(Namespaces, undefined, 'keda'))) await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'keda' } });
+    await Promise.all([this.startComponent('keda-operator'), this.startComponent('keda-adapter')]);
+    await this.registerAggregatedApi(ExternalMetricsApiService, 'keda', 'keda-metrics-apiserver', this.ports.kedaAdapter);
   }
 
   /** Waits until pods can be created and run: nodes Ready and the default ServiceAccount there. */
@@ -256,7 +403,7 @@ export class LocalCluster {
     await this.guard(poll('the default ServiceAccount', timeoutMs, async () => (await client.find(ServiceAccounts, 'default', 'default')) ? true : undefined, startupPoll));
   }
 
-  private componentSpec(name: ComponentName): { binary: string; args: string[] } {
+  private componentSpec(name: ComponentName): { binary: string; args: string[]; env?: Record<string, string> } {
     const pki = this.pki!;
     const p = this.ports;
     const bin = (b: string) => join(this.binDir, b);
@@ -327,7 +474,12 @@ export class LocalCluster {
             '--leader-elect=false',
             `--root-ca-file=${pki.caCert}`,
             `--service-account-private-key-file=${pki.serviceAccountKey}`,
+            // HPA timing for tests (the defaults are 15s, 5m, 5m and 30s): a load step shows in a
+            // replica count within seconds. The tolerance (0.1) stays as in production.
             '--horizontal-pod-autoscaler-sync-period=5s',
+            '--horizontal-pod-autoscaler-downscale-stabilization=15s',
+            '--horizontal-pod-autoscaler-cpu-initialization-period=10s',
+            '--horizontal-pod-autoscaler-initial-readiness-delay=5s',
             // Claims of the default StorageClass get a PersistentVolume (a directory under /tmp),
             // so a model whose weights live on a claim the operator creates can start here.
             '--enable-hostpath-provisioner=true',
@@ -359,13 +511,90 @@ export class LocalCluster {
             `--kubeconfig=${kubeconfig}`,
             '--manage-all-nodes=true',
             '--cidr=10.244.0.1/16',
-            '--node-ip=10.244.0.1',
+            // Nodes report InternalIP 127.0.0.1 and Hostname localhost, and kwok's port as their
+            // kubelet port: whoever dials a node reaches kwok, on loopback.
+            '--node-ip=127.0.0.1',
+            '--node-name=localhost',
+            `--node-port=${p.kwok}`,
             `--server-address=127.0.0.1:${p.kwok}`,
             '--node-lease-duration-seconds=40',
-            `--config=${join(this.binDir, '..', 'share', 'kwok-stages.yaml')}`,
+            `--config=${join(this.stateDir, 'kwok.yaml')}`,
           ],
         };
+      case 'metrics-server':
+        return {
+          binary: bin('metrics-server'),
+          args: [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            '--bind-address=127.0.0.1',
+            `--secure-port=${p.metricsServer}`,
+            `--tls-cert-file=${pki.serverCert}`,
+            `--tls-private-key-file=${pki.serverKey}`,
+            // Hostname first (localhost): the only node addresses here are loopback anyway.
+            '--kubelet-preferred-address-types=Hostname,InternalIP',
+            '--kubelet-use-node-status-port',
+            '--kubelet-insecure-tls',
+            // The shortest resolution it accepts; it must exceed the request timeout (default 10s).
+            '--metric-resolution=10s',
+            '--kubelet-request-timeout=5s',
+            '--v=1',
+          ],
+        };
+      case 'prometheus':
+        return {
+          binary: onPath('prometheus') ?? 'prometheus',
+          args: [
+            `--config.file=${join(this.stateDir, 'prometheus', 'prometheus.yaml')}`,
+            `--storage.tsdb.path=${join(this.stateDir, 'prometheus', 'data')}`,
+            `--web.listen-address=127.0.0.1:${p.prometheus}`,
+            '--log.level=warn',
+          ],
+        };
+      case 'keda-operator':
+        return {
+          binary: bin('keda-operator'),
+          args: [
+            `--metrics-bind-address=127.0.0.1:${p.kedaMetrics}`,
+            `--health-probe-bind-address=127.0.0.1:${p.kedaHealth}`,
+            `--metrics-service-bind-address=127.0.0.1:${p.kedaGrpc}`,
+            `--cert-dir=${join(this.stateDir, 'keda-certs')}`,
+            // Rotation would write a Secret and patch caBundles for in-cluster DNS names.
+            '--enable-cert-rotation=false',
+            '--leader-elect=false',
+            '--zap-log-level=info',
+          ],
+          env: this.kedaEnv(),
+        };
+      case 'keda-adapter': {
+        const certs = join(this.stateDir, 'keda-certs');
+        return {
+          binary: bin('keda-adapter'),
+          args: [
+            '--bind-address=127.0.0.1',
+            `--secure-port=${p.kedaAdapter}`,
+            `--cert-dir=${certs}`,
+            `--tls-cert-file=${join(certs, 'tls.crt')}`,
+            `--tls-private-key-file=${join(certs, 'tls.key')}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            `--lister-kubeconfig=${kubeconfig}`,
+            // The operator's gRPC server, whose certificate names localhost.
+            `--metrics-service-address=localhost:${p.kedaGrpc}`,
+            // Its own /metrics, on every interface whatever the flags say: a free port at least.
+            `--port=${p.kedaAdapterMetrics}`,
+            '--v=1',
+          ],
+          env: this.kedaEnv(),
+        };
+      }
     }
+  }
+
+  /** KEDA outside a pod: all namespaces watched, its own objects in `keda`, the admin kubeconfig. */
+  private kedaEnv(): Record<string, string> {
+    return { WATCH_NAMESPACE: '', KEDA_CLUSTER_OBJECT_NAMESPACE: 'keda', POD_NAMESPACE: 'keda', KUBECONFIG: this.kubeconfigPath };
   }
 
   /** Starts one component and waits until it is healthy. */
@@ -385,6 +614,11 @@ export class LocalCluster {
         await client!.request({ method: 'GET', path: '/readyz' });
         return true;
       }
+      // Serving: the APIService turns Available at its first check, with no backoff to wait out.
+      if (name === 'metrics-server') return (await insecureGetStatus(`https://127.0.0.1:${this.ports.metricsServer}/livez`)) === 200 || undefined;
+      if (name === 'keda-adapter') return (await insecureGetStatus(`https://127.0.0.1:${this.ports.kedaAdapter}/livez`)) === 200 || undefined;
+      if (name === 'prometheus') return (await fetch(`${this.prometheusUrl}/-/ready`)).ok || undefined;
+      if (name === 'keda-operator') return (await fetch(`http://127.0.0.1:${this.ports.kedaHealth}/readyz`)).ok || undefined;
       return true;
     };
     await this.guard(poll(`${name} to become healthy`, 60_000, healthy, startupPoll));
@@ -437,7 +671,7 @@ export class LocalCluster {
   async stop(): Promise<void> {
     await this.admin?.close().catch(() => {});
     this.admin = undefined;
-    const order: ComponentName[] = ['kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+    const order: ComponentName[] = ['keda-adapter', 'keda-operator', 'prometheus', 'metrics-server', 'kwok', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
     for (const name of order) await this.components.get(name)?.stop();
     this.components.clear();
     if (!this.options.keepState) await rm(this.stateDir, { recursive: true, force: true });

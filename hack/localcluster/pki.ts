@@ -4,13 +4,14 @@
 // kwokctl does; a separate key signs service-account tokens.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const run = promisify(execFile);
 
 export interface Pki {
   caCert: string;
+  caKey: string;
   serverCert: string;
   serverKey: string;
   adminCert: string;
@@ -63,6 +64,7 @@ export async function createPki(dir: string): Promise<Pki> {
   await openssl(['pkey', '-in', serviceAccountKey, '-pubout', '-out', serviceAccountPub]);
   return {
     caCert,
+    caKey,
     serverCert: join(dir, 'apiserver.crt'),
     serverKey: join(dir, 'apiserver.key'),
     adminCert: join(dir, 'admin.crt'),
@@ -70,4 +72,20 @@ export async function createPki(dir: string): Promise<Pki> {
     serviceAccountKey,
     serviceAccountPub,
   };
+}
+
+/**
+ * A certificate for localhost that serves and authenticates as a client (KEDA's operator and
+ * metrics adapter talk gRPC with mutual TLS), in the layout KEDA reads from its --cert-dir:
+ * tls.crt, tls.key and the CA as ca.crt.
+ */
+export async function issueLocalhostCertDir(pki: Pki, dir: string): Promise<void> {
+  await issue(dir, 'tls', '/CN=localhost', pki.caCert, pki.caKey, [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage=serverAuth,clientAuth',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '',
+  ].join('\n'));
+  await writeFile(join(dir, 'ca.crt'), await readFile(pki.caCert));
 }
