@@ -5,9 +5,8 @@ import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { CoreEvents, Deployments, PersistentVolumeClaims, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { keyFor } from '../../src/runtime/informer.ts';
-import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { startTestOperator } from '../support/operator.ts';
+import { operatorInNewNamespace } from '../support/operator.ts';
 import type { TestOperator } from '../support/operator.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
@@ -21,9 +20,7 @@ let operator: TestOperator;
 let ns: string;
 
 beforeAll(async () => {
-  cluster = await useTestCluster();
-  ns = await cluster.newNamespace();
-  operator = await startTestOperator(cluster, [ns]);
+  ({ cluster, operator, ns } = await operatorInNewNamespace());
 });
 
 const readyCondition = (m: Model | undefined) => m?.status?.conditions?.find((c) => c.type === 'Ready');

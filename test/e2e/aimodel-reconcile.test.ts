@@ -4,9 +4,8 @@ import { appliedReplicas, fieldManager, handoverFieldManager, handOverReplicas }
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { CoreEvents, Deployments, HorizontalPodAutoscalers, PodDisruptionBudgets, Pods, Services } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { startTestOperator } from '../support/operator.ts';
+import { operatorInNewNamespace, startTestOperator } from '../support/operator.ts';
 import type { TestOperator } from '../support/operator.ts';
 import { watchAvailableReplicas, watchReplicaCounts } from '../support/replica-watch.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
@@ -39,9 +38,7 @@ let operator: TestOperator;
 let ns: string;
 
 beforeAll(async () => {
-  cluster = await useTestCluster();
-  ns = await cluster.newNamespace();
-  operator = await startTestOperator(cluster, [ns]);
+  ({ cluster, operator, ns } = await operatorInNewNamespace());
 });
 
 function model(name: string, spec: Record<string, unknown>): Model {

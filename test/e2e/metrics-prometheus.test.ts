@@ -1,19 +1,18 @@
 // A real Prometheus (Debian's package) scrapes the operator while it reconciles models; every
 // dashboard panel query must return data and every alert must fire or stay quiet as the
 // scenario dictates.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dump } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { freePort } from '../../hack/localcluster/process.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { startTestOperator } from '../support/operator.ts';
+import { startPrometheus } from '../support/prometheus.ts';
 import { waitForObject } from '../support/wait.ts';
 
 const dashboardFile = new URL('../../deploy/grafana/aimodel-operator-dashboard.json', import.meta.url);
@@ -54,36 +53,14 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'aimodel-prometheus-'));
   const rules = (await readFile(alertsFile, 'utf8')).replace(/^(\s+)for: \d+[smh]$/gm, '$1for: 3s');
   await writeFile(join(dataDir, 'rules.yaml'), rules);
-  await writeFile(
-    join(dataDir, 'prometheus.yaml'),
-    dump({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: [join(dataDir, 'rules.yaml')],
-      scrape_configs: [
-        // honor_labels keeps the AIModel metrics' own `namespace` label, as the chart's ServiceMonitor does.
-        { job_name: job, honor_labels: true, static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { namespace: 'aimodel-system' } }] },
-      ],
-    }),
-  );
-  const promPort = await freePort();
-  promUrl = `http://127.0.0.1:${promPort}`;
-  prometheus = spawn(
-    'prometheus',
-    [`--config.file=${join(dataDir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
-    { stdio: 'ignore' },
-  );
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    prometheus.once('spawn', () => resolve(undefined));
-    prometheus.once('error', resolve);
-  });
-  if (spawned) throw new Error(`cannot run prometheus (Debian package "prometheus"; .ci/run installs it): ${spawned.message}`);
-  await vi.waitFor(
-    async () => {
-      const res = await fetch(`${promUrl}/-/ready`);
-      if (res.status !== 200) throw new Error(`prometheus not ready: ${res.status}`);
-    },
-    { timeout: 30_000, interval: 200 },
-  );
+  ({ url: promUrl, process: prometheus } = await startPrometheus(dataDir, {
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: [join(dataDir, 'rules.yaml')],
+    scrape_configs: [
+      // honor_labels keeps the AIModel metrics' own `namespace` label, as the chart's ServiceMonitor does.
+      { job_name: job, honor_labels: true, static_configs: [{ targets: [`127.0.0.1:${metricsPort}`], labels: { namespace: 'aimodel-system' } }] },
+    ],
+  }));
 
   const create = (name: string, spec: Record<string, unknown>) =>
     cluster.client.create({ apiVersion: 'ai.openai.com/v1', kind: 'AIModel', metadata: { name, namespace: ns }, spec });

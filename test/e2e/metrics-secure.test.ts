@@ -7,16 +7,14 @@
 // ClusterRole it gets the metrics, verifying the operator's self-signed certificate on the way;
 // without a token it gets 401, with a token lacking the binding 403.
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { dump } from 'js-yaml';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.ts';
 import type { RequestRecord } from '../../src/kube/client.ts';
 import { ClusterRoleBindings, ClusterRoles } from '../../src/kube/resources.ts';
@@ -26,6 +24,7 @@ import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
 import { chartDir, freePort, helm, onLoopback, operatorArgs, ownNamespaces, parseManifests, serviceAccountKubeConfig } from '../support/install.ts';
 import type { Manifest, ServiceAccountIdentity } from '../support/install.ts';
+import { startPrometheus } from '../support/prometheus.ts';
 
 type Target = { labels: { job: string }; health: 'up' | 'down' | 'unknown'; lastError: string };
 
@@ -168,37 +167,15 @@ describe('secure metrics, under the chart', () => {
     await writeFile(join(dataDir, 'reader.token'), readerToken, { mode: 0o600 });
     await writeFile(join(dataDir, 'stranger.token'), strangerToken, { mode: 0o600 });
     const target = { static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }], scheme: 'https', honor_labels: true };
-    await writeFile(
-      join(dataDir, 'prometheus.yaml'),
-      dump({
-        global: { scrape_interval: '1s', scrape_timeout: '1s' },
-        scrape_configs: [
-          // As the chart's ServiceMonitor with a certificate to verify: a token file and a CA.
-          { job_name: 'reader', ...target, authorization: { type: 'Bearer', credentials_file: join(dataDir, 'reader.token') }, tls_config: { ca_file: join(dataDir, 'operator.crt'), server_name: 'localhost' } },
-          { job_name: 'stranger', ...target, authorization: { type: 'Bearer', credentials_file: join(dataDir, 'stranger.token') }, tls_config: { insecure_skip_verify: true } },
-          { job_name: 'anonymous', ...target, tls_config: { insecure_skip_verify: true } },
-        ],
-      }),
-    );
-    const promPort = await freePort();
-    promUrl = `http://127.0.0.1:${promPort}`;
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${join(dataDir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dataDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
-      { stdio: 'ignore' },
-    );
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      prometheus!.once('spawn', () => resolve(undefined));
-      prometheus!.once('error', resolve);
-    });
-    if (spawned) throw new Error(`cannot run prometheus (Debian package "prometheus"; hack/prerequisites.sh installs it): ${spawned.message}`);
-    await vi.waitFor(
-      async () => {
-        const res = await fetch(`${promUrl}/-/ready`);
-        if (res.status !== 200) throw new Error(`prometheus not ready: ${res.status}`);
-      },
-      { timeout: 30_000, interval: 200 },
-    );
+    ({ url: promUrl, process: prometheus } = await startPrometheus(dataDir, {
+      global: { scrape_interval: '1s', scrape_timeout: '1s' },
+      scrape_configs: [
+        // As the chart's ServiceMonitor with a certificate to verify: a token file and a CA.
+        { job_name: 'reader', ...target, authorization: { type: 'Bearer', credentials_file: join(dataDir, 'reader.token') }, tls_config: { ca_file: join(dataDir, 'operator.crt'), server_name: 'localhost' } },
+        { job_name: 'stranger', ...target, authorization: { type: 'Bearer', credentials_file: join(dataDir, 'stranger.token') }, tls_config: { insecure_skip_verify: true } },
+        { job_name: 'anonymous', ...target, tls_config: { insecure_skip_verify: true } },
+      ],
+    }));
 
     await expect
       .poll(async () => {

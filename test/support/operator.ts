@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/config.ts';
 import { startOperator } from '../../src/operator.ts';
 import type { RunningOperator } from '../../src/operator.ts';
 import type { RequestRecord } from '../../src/kube/client.ts';
+import { useTestCluster } from './cluster.ts';
 import type { TestCluster } from './cluster.ts';
 
 export interface TestOperator extends RunningOperator {
@@ -48,4 +49,11 @@ export async function startTestOperator(cluster: TestCluster, namespaces: string
       return (metric?.values ?? []).reduce((sum, v) => sum + v.value, 0);
     },
   });
+}
+
+/** The shared cluster, a namespace of the caller's own, and an operator watching only it. */
+export async function operatorInNewNamespace(flags: string[] = []): Promise<{ cluster: TestCluster; operator: TestOperator; ns: string }> {
+  const cluster = await useTestCluster();
+  const ns = await cluster.newNamespace();
+  return { cluster, ns, operator: await startTestOperator(cluster, [ns], flags) };
 }
