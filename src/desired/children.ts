@@ -11,6 +11,8 @@ import type {
 } from '@kubernetes/client-node';
 import type { AIModel } from '../api/v1/aimodel.ts';
 import type { MetricSpec, MetricTarget } from '../api/v1/autoscaling.ts';
+import { autoscalerFor, cpuTarget, desiredScaledObject } from './autoscaling.ts';
+import type { ScaledObject } from './autoscaling.ts';
 import type { OperatorDefaults } from './defaults.ts';
 import { desiredDeployment, metricsEndpoint, PORT_NAME } from './deployment.ts';
 import { childMetadata, type Intent, quantityString } from './metadata.ts';
@@ -19,8 +21,10 @@ import { childName, selectorLabels } from './names.ts';
 export type DesiredChildren = {
   deployment: Intent<V1Deployment>;
   service: Intent<V1Service>;
-  /** Absent when autoscaling is off or the model is suspended: the reconciler deletes any HPA. */
+  /** Present when the model autoscales on CPU or raw metrics and is not suspended: else the reconciler deletes any HPA. */
   hpa?: Intent<V2HorizontalPodAutoscaler>;
+  /** Present when the model autoscales on an engine signal and KEDA can serve it. */
+  scaledObject?: Intent<ScaledObject>;
   /** Absent when disabled or suspended. */
   pdb?: Intent<V1PodDisruptionBudget>;
   /** Present only for spec.storage.volumeClaim. */
@@ -41,8 +45,10 @@ export function desiredChildren(model: AIModel, defaults: OperatorDefaults): Des
     deployment: desiredDeployment(model, defaults),
     service: desiredService(model),
   };
-  const hpa = desiredHorizontalPodAutoscaler(model);
+  const hpa = desiredHorizontalPodAutoscaler(model, defaults);
   if (hpa !== undefined) children.hpa = hpa;
+  const scaledObject = desiredScaledObject(model, defaults);
+  if (scaledObject !== undefined) children.scaledObject = scaledObject;
   const pdb = desiredPodDisruptionBudget(model);
   if (pdb !== undefined) children.pdb = pdb;
   const pvc = desiredPersistentVolumeClaim(model);
@@ -78,19 +84,20 @@ export function desiredService(model: AIModel): Intent<V1Service> {
   };
 }
 
-/** Used when neither targetCPUUtilizationPercentage nor metrics is set; the HPA default too. */
-export const DEFAULT_CPU_UTILIZATION = 80;
+export { DEFAULT_CPU_UTILIZATION } from './autoscaling.ts';
 
-export function desiredHorizontalPodAutoscaler(model: AIModel): Intent<V2HorizontalPodAutoscaler> | undefined {
-  const { autoscaling, suspend } = model.spec;
-  if (autoscaling === undefined || suspend) return undefined;
+export function desiredHorizontalPodAutoscaler(
+  model: AIModel,
+  defaults: Pick<OperatorDefaults, 'scaledObjects' | 'prometheusAddress'>,
+): Intent<V2HorizontalPodAutoscaler> | undefined {
+  const autoscaling = model.spec.autoscaling;
+  if (autoscaling === undefined || autoscalerFor(model, defaults).kind !== 'HorizontalPodAutoscaler') return undefined;
   const userMetrics = (autoscaling.metrics ?? []).map(metricSpec);
-  const cpuTarget =
-    autoscaling.targetCPUUtilizationPercentage ?? (userMetrics.length === 0 ? DEFAULT_CPU_UTILIZATION : undefined);
+  const cpu = cpuTarget(model);
   const cpuMetrics: V2MetricSpec[] =
-    cpuTarget === undefined
+    cpu === undefined
       ? []
-      : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpuTarget } } }];
+      : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpu } } }];
   const hpa: Intent<V2HorizontalPodAutoscaler> = {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',

@@ -42,6 +42,23 @@ export type OperatorDefaults = {
    * or nothing.
    */
   podMetrics: PodMetrics;
+  /**
+   * Whether KEDA's keda.sh/v1alpha1 ScaledObject is served (found at start-up): models with an
+   * engine-signal target scale through one only where it is, and run at spec.replicas elsewhere.
+   */
+  scaledObjects: boolean;
+  /** Base URL of the Prometheus KEDA queries for engine signals (--prometheus-address); none: they cannot scale. */
+  prometheusAddress?: string;
+  /** KEDA's pollingInterval: how often it checks the signal while scaled to zero (and to get there). */
+  kedaPollingIntervalSeconds: number;
+  /** KEDA's cooldownPeriod: how long the signal must be 0 before a model with minReplicas 0 goes to zero. */
+  kedaCooldownPeriodSeconds: number;
+  /**
+   * CPU request of the model container of a model that autoscales on CPU and names no CPU request
+   * or limit (--default-cpu-request): utilisation is use divided by request, so without one the
+   * HPA cannot compute it.
+   */
+  defaultCpuRequest: string;
 };
 
 export type PodMetrics = 'PodMonitor' | 'annotations' | 'none';
@@ -56,4 +73,8 @@ export const DEFAULT_OPERATOR_DEFAULTS: OperatorDefaults = {
   gpuToleration: true,
   clusterDomain: 'cluster.local',
   podMetrics: 'annotations',
+  scaledObjects: false,
+  kedaPollingIntervalSeconds: 15,
+  kedaCooldownPeriodSeconds: 300,
+  defaultCpuRequest: '1',
 };

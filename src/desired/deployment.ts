@@ -24,6 +24,8 @@ import {
   type ProbeSettings,
 } from '../api/v1/pod.ts';
 import { parseSourceUri } from '../api/v1/source.ts';
+import { autoscalerFor, cpuTarget, fixedReplicas } from './autoscaling.ts';
+import { DEFAULT_OPERATOR_DEFAULTS } from './defaults.ts';
 import type { OperatorDefaults } from './defaults.ts';
 import { enginePreset, type ServeContext } from './engines/index.ts';
 import { CACHE_DIR, HF_HOME_DIR, HOME_DIR, SHM_DIR, TMP_DIR } from './engines/types.ts';
@@ -43,14 +45,19 @@ const PROGRESS_DEADLINE_SLACK_SECONDS = 300;
 
 /**
  * The replica count the operator asserts on the Deployment, or undefined when it must not assert
- * one: while autoscaling, the HPA owns spec.replicas, and applying any value would fight it (the
- * most reported bug of inference operators, kserve#2278). Suspended models are pinned to 0, with
- * the HPA removed, because an HPA would scale a suspended model back up to minReplicas.
+ * one: while autoscaling, the HPA (the operator's, or KEDA's) owns spec.replicas, and applying any
+ * value would fight it (the most reported bug of inference operators, kserve#2278). Suspended
+ * models are pinned to 0, with the autoscaler removed, because it would scale a suspended model
+ * back up to minReplicas. An engine-signal target the cluster cannot serve (no KEDA) leaves no
+ * autoscaler, so the operator holds the model at spec.replicas.
  */
-export function deploymentReplicas(spec: AIModelSpec): number | undefined {
+export function deploymentReplicas(
+  spec: AIModelSpec,
+  defaults: Pick<OperatorDefaults, 'scaledObjects' | 'prometheusAddress'> = DEFAULT_OPERATOR_DEFAULTS,
+): number | undefined {
   if (spec.suspend) return 0;
-  if (spec.autoscaling !== undefined) return undefined;
-  return spec.replicas ?? 1;
+  if (spec.autoscaling === undefined) return spec.replicas ?? 1;
+  return autoscalerFor({ spec }, defaults).kind === 'Unavailable' ? fixedReplicas({ spec }) : undefined;
 }
 
 export function usesGpu(spec: AIModelSpec): boolean {
@@ -60,7 +67,7 @@ export function usesGpu(spec: AIModelSpec): boolean {
 
 export function desiredDeployment(model: AIModel, defaults: OperatorDefaults): Intent<V1Deployment> {
   const { spec } = model;
-  const replicas = deploymentReplicas(spec);
+  const replicas = deploymentReplicas(spec, defaults);
   const podLabels = { ...spec.podLabels, ...commonLabels(model), [ENGINE_LABEL]: spec.engine };
   const podAnnotations = { ...scrapeAnnotations(spec, defaults), ...spec.podAnnotations };
   return {
@@ -343,7 +350,7 @@ function container(spec: AIModelSpec, defaults: OperatorDefaults, weights: Weigh
   const args = spec.command !== undefined ? [...(spec.args ?? [])] : [...serve.args, ...(spec.args ?? [])];
   if (command !== undefined) result.command = [...command];
   if (args.length > 0) result.args = args;
-  const resources = resourceRequirements(spec);
+  const resources = withDefaultCpuRequest(spec, defaults, resourceRequirements(spec));
   if (resources !== undefined) result.resources = resources;
   const { startup, readiness, liveness } = effectiveProbes(spec);
   if (startup.enabled) result.startupProbe = httpProbe(startup);
@@ -407,6 +414,17 @@ function resourceRequirements(spec: AIModelSpec, options: { standardOnly?: boole
   if (requests !== undefined && Object.keys(requests).length > 0) result.requests = quantityMap(requests);
   if (Object.keys(limits).length > 0) result.limits = quantityMap(limits);
   return Object.keys(result).length > 0 ? result : undefined;
+}
+
+/**
+ * A CPU HPA divides use by request: without a request it reports FailedGetResourceMetric and never
+ * scales. A model autoscaling on CPU that names neither a CPU request nor a CPU limit (from which
+ * Kubernetes would take the request) gets the operator's default request.
+ */
+function withDefaultCpuRequest(spec: AIModelSpec, defaults: OperatorDefaults, resources: V1ResourceRequirements | undefined): V1ResourceRequirements | undefined {
+  if (spec.suspend || cpuTarget({ spec }) === undefined) return resources;
+  if (resources?.requests?.cpu !== undefined || resources?.limits?.cpu !== undefined) return resources;
+  return { ...resources, requests: { ...resources?.requests, cpu: defaults.defaultCpuRequest } };
 }
 
 type ProbeSpec = AIModelSpec['probes']['startup'];

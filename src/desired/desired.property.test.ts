@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AIModel } from '../api/v1/aimodel.ts';
 import { arbitraryAIModel } from '../api/v1/arbitrary.ts';
 import { isDns1035Label, isLabelValue, isQualifiedName } from '../api/v1/formats.ts';
+import { engineSignalOf } from '../api/v1/autoscaling.ts';
 import { desiredChildren, type DesiredChildren } from './children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS, type OperatorDefaults } from './defaults.ts';
 import { selectorFor, selectorLabels } from './names.ts';
@@ -18,6 +19,11 @@ const operatorDefaults: fc.Arbitrary<OperatorDefaults> = fc.record({
   gpuToleration: fc.boolean(),
   clusterDomain: fc.constantFrom('cluster.local', 'corp.internal'),
   podMetrics: fc.constantFrom('PodMonitor', 'annotations', 'none'),
+  scaledObjects: fc.boolean(),
+  prometheusAddress: fc.option(fc.constantFrom('http://prometheus.monitoring.svc:9090'), { nil: undefined }),
+  kedaPollingIntervalSeconds: fc.integer({ min: 1, max: 60 }),
+  kedaCooldownPeriodSeconds: fc.integer({ min: 0, max: 600 }),
+  defaultCpuRequest: fc.constantFrom('1', '500m'),
 });
 
 const all = (c: DesiredChildren) => Object.values(c).filter((child) => child !== undefined);
@@ -133,11 +139,26 @@ describe('desiredChildren (properties)', () => {
     });
   });
 
-  it('sets Deployment replicas exactly when no unsuspended HPA owns them', () => {
-    property((model, children) => {
-      expect('replicas' in children.deployment.spec).toBe(!autoscaled(model));
-      expect(children.hpa !== undefined).toBe(autoscaled(model));
+  it('sets Deployment replicas exactly when no autoscaler owns them, and makes at most one autoscaler', () => {
+    property((model, children, defaults) => {
+      const signal = engineSignalOf(model.spec.autoscaling?.target);
+      const keda = signal !== undefined && defaults.scaledObjects && defaults.prometheusAddress !== undefined;
+      expect(children.hpa !== undefined).toBe(autoscaled(model) && signal === undefined);
+      expect(children.scaledObject !== undefined).toBe(autoscaled(model) && keda);
+      expect('replicas' in children.deployment.spec).toBe(children.hpa === undefined && children.scaledObject === undefined);
       if (model.spec.suspend) expect(children.deployment.spec.replicas).toBe(0);
+    });
+  });
+
+  it('gives the ScaledObject the spec bounds, the model Deployment and one summed Prometheus query of its pods', () => {
+    property((model, children) => {
+      if (!children.scaledObject) return;
+      const { minReplicaCount, maxReplicaCount, scaleTargetRef, triggers } = children.scaledObject.spec;
+      expect([minReplicaCount, maxReplicaCount]).toEqual([model.spec.autoscaling!.minReplicas, model.spec.autoscaling!.maxReplicas]);
+      expect(scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: children.deployment.metadata.name });
+      expect(triggers).toHaveLength(1);
+      expect(triggers[0]!.metadata.query).toContain(`{namespace="${model.metadata.namespace}",pod=~"${children.deployment.metadata.name}-[a-z0-9]+-[a-z0-9]+"})`);
+      expect(Number(triggers[0]!.metadata.threshold)).toBeGreaterThan(0);
     });
   });
 

@@ -75,6 +75,8 @@ describe('desiredChildren for the seed model', () => {
         readOnlyRootFilesystem: true,
         runAsNonRoot: true,
       },
+      // The seed autoscales on CPU (80%) and names no request: the operator's default, so the HPA can compute utilisation.
+      resources: { requests: { cpu: '1' } },
       startupProbe: {
         httpGet: { path: '/health', port: 'http' },
         initialDelaySeconds: 0,

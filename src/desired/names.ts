@@ -6,7 +6,7 @@ import { DNS1035_LABEL_MAX_LENGTH } from '../api/v1/formats.ts';
 /** The identity of an AIModel that its children are derived from. */
 export type ModelIdentity = { metadata: { name: string; namespace: string; uid: string } };
 
-export type ChildKind = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor';
+export type ChildKind = 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor' | 'ScaledObject';
 
 /**
  * Suffixes per kind. Objects of different kinds may share a name, so most children are simply
@@ -20,7 +20,11 @@ const CHILD_SUFFIX: Record<ChildKind, string> = {
   PodDisruptionBudget: '',
   PersistentVolumeClaim: '-models',
   PodMonitor: '',
+  ScaledObject: '',
 };
+
+/** KEDA names the HorizontalPodAutoscaler of a ScaledObject keda-hpa-<ScaledObject name>. */
+export const KEDA_HPA_PREFIX = 'keda-hpa-';
 
 const HASH_LENGTH = 8;
 

@@ -9,14 +9,20 @@ import {
   DNS1123_LABEL,
 } from './formats.ts';
 import { annotationMap, dns1123Subdomain, labelMap, quantity } from './common.ts';
-import { AutoscalingSchema, MAX_REPLICAS } from './autoscaling.ts';
+import { AUTOSCALING_SIGNALS, AutoscalingSchema, MAX_REPLICAS } from './autoscaling.ts';
 import {
   ENGINES_WITH_HF_QUANT,
   ENGINES_WITHOUT_HF_DOWNLOAD,
   ENGINES_WITHOUT_HF_REVISION,
   ENGINES_WITHOUT_HF_TOKEN,
+  ENGINE_EXPORTED_SIGNALS,
+  ENGINE_SIGNAL_GAUGE,
+  ENGINE_SIGNALS,
+  ENGINES,
   EngineSchema,
+  enginesExporting,
 } from './engine.ts';
+import type { Engine } from './engine.ts';
 import {
   AffinitySchema,
   EnvSchema,
@@ -185,6 +191,19 @@ const SOURCE_RULES = [
   },
 ];
 
+/** An engine-signal target needs an engine that exports that gauge. */
+const SIGNAL_RULES = ENGINE_SIGNALS.map((signal) => {
+  const exporting = enginesExporting(signal);
+  const silent = ENGINES.filter((engine) => !exporting.includes(engine));
+  return {
+    rule: `!has(self.autoscaling) || !has(self.autoscaling.target) || !has(self.autoscaling.target.${signal}) || self.engine in ${celList(exporting)}`,
+    message: `spec.autoscaling.target.${signal}: spec.engine ${silent.join(', ')} exports no ${ENGINE_SIGNAL_GAUGE[signal]} gauge; engines that do: ${exporting.join(', ')}`,
+    fieldPath: `.autoscaling.target.${signal}`,
+    holds: (spec: { engine: Engine; autoscaling?: { target?: Partial<Record<string, unknown>> | undefined } | undefined }) =>
+      spec.autoscaling?.target?.[signal] === undefined || ENGINE_EXPORTED_SIGNALS[spec.engine].includes(signal),
+  };
+});
+
 type SpecRuleInput = {
   engine: (typeof ENGINES_WITHOUT_HF_DOWNLOAD)[number];
   source?: { uri: string; tokenSecretRef?: unknown } | undefined;
@@ -270,6 +289,7 @@ export const AIModelSpecSchema = withRules(
     .describe('The desired state of the model server.'),
   [
     ...SOURCE_RULES,
+    ...SIGNAL_RULES,
     {
       rule: '!has(self.autoscaling) || !has(self.replicas) || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)',
       message: 'spec.replicas must lie within [spec.autoscaling.minReplicas, spec.autoscaling.maxReplicas] when spec.autoscaling is set',
@@ -334,7 +354,29 @@ export const AIModelStatusSchema = z
     readyReplicas: replicaCount('Model pods that are ready.'),
     updatedReplicas: replicaCount('Model pods running the current spec.'),
     availableReplicas: replicaCount('Model pods ready for at least minReadySeconds.'),
-    desiredReplicas: replicaCount('Pods wanted right now: the HPA\'s desired count when autoscaling, else spec.replicas (0 while suspended).'),
+    desiredReplicas: replicaCount(
+      'Pods wanted right now: the autoscaler\'s desired count when autoscaling (its HorizontalPodAutoscaler\'s, or KEDA\'s when it scaled to zero), else spec.replicas (0 while suspended).',
+    ),
+    autoscaling: z
+      .object({
+        autoscaler: z
+          .string()
+          .max(300)
+          .optional()
+          .describe('The object that decides the replica count, e.g. HorizontalPodAutoscaler gpt-4o-agent, or ScaledObject llama (HorizontalPodAutoscaler keda-hpa-llama).'),
+        signal: z
+          .enum(AUTOSCALING_SIGNALS)
+          .optional()
+          .describe('The signal scaled on, as named in spec.autoscaling.target (cpuUtilizationPercent when CPU is the target).'),
+        target: z.number().min(0).optional().describe('Its target per replica.'),
+        current: z
+          .number()
+          .min(0)
+          .optional()
+          .describe('Its current value per replica, as the HorizontalPodAutoscaler last measured it (for an engine signal: the total over the replicas divided by their number).'),
+      })
+      .optional()
+      .describe('What the autoscaler sees: the signal, its current value against the target, and who decides; absent when autoscaling is off.'),
     selector: z
       .string()
       .max(1024)

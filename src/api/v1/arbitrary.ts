@@ -19,6 +19,9 @@ import {
   ENGINES_WITHOUT_HF_DOWNLOAD,
   ENGINES_WITHOUT_HF_REVISION,
   ENGINES_WITHOUT_HF_TOKEN,
+  ENGINE_EXPORTED_SIGNALS,
+  ENGINE_SIGNALS,
+  type EngineSignal,
 } from './engine.ts';
 import { MODEL_CONTAINER_NAME, MODEL_ENV_NAME } from './pod.ts';
 
@@ -210,6 +213,7 @@ const scaling: fc.Arbitrary<Pick<SpecInput, 'replicas' | 'autoscaling'>> = fc.on
         replicasAt: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
         extra: optionalRecord({
           targetCPUUtilizationPercentage: fc.integer({ min: 1, max: 100 }),
+          target: fc.record({ cpuUtilizationPercent: fc.integer({ min: 1, max: 100 }) }, noNull),
           metrics: fc.array(metric, { maxLength: 3 }),
           behavior: optionalRecord({ scaleUp: scalingRules, scaleDown: scalingRules }),
         }),
@@ -219,7 +223,10 @@ const scaling: fc.Arbitrary<Pick<SpecInput, 'replicas' | 'autoscaling'>> = fc.on
     .map(({ min, span, replicasAt, extra }) => {
       const floor = min ?? 1;
       const maxReplicas = floor + span;
-      const autoscaling = { ...(min === undefined ? {} : { minReplicas: min }), maxReplicas, ...extra };
+      // The older CPU field and target are exclusive: keep the one the generator put first.
+      const { targetCPUUtilizationPercentage, target, ...others } = extra;
+      const cpu = targetCPUUtilizationPercentage !== undefined ? { targetCPUUtilizationPercentage } : target !== undefined ? { target } : {};
+      const autoscaling = { ...(min === undefined ? {} : { minReplicas: min }), maxReplicas, ...cpu, ...others };
       if (replicasAt === undefined) return { autoscaling };
       return { autoscaling, replicas: floor + Math.floor(replicasAt * span) };
     }),
@@ -367,6 +374,24 @@ const engineAndSource: fc.Arbitrary<EngineAndSource> = fc
     return fc.oneof(...sources);
   });
 
+type SignalChoice = { signal: EngineSignal; value: number; toZero: boolean } | undefined;
+
+const signalChoice: fc.Arbitrary<SignalChoice> = fc.option(
+  fc.record({ signal: fc.constantFrom(...ENGINE_SIGNALS), value: fc.integer({ min: 1, max: 100 }), toZero: fc.boolean() }, noNull),
+  { nil: undefined },
+);
+
+/**
+ * Replaces an autoscaled model's CPU target with an engine signal its engine exports; such a
+ * target takes no raw metrics, and may go down to zero replicas.
+ */
+function withEngineSignal(scaling: Pick<SpecInput, 'replicas' | 'autoscaling'>, engine: Engine, choice: SignalChoice): Pick<SpecInput, 'replicas' | 'autoscaling'> {
+  if (scaling.autoscaling === undefined || choice === undefined || !ENGINE_EXPORTED_SIGNALS[engine].includes(choice.signal)) return scaling;
+  const { targetCPUUtilizationPercentage: _cpu, target: _target, metrics: _metrics, ...bounds } = scaling.autoscaling;
+  const autoscaling = { ...bounds, target: { [choice.signal]: choice.value }, ...(choice.toZero ? { minReplicas: 0 } : {}) };
+  return { ...scaling, autoscaling };
+}
+
 const securityContext = fc.oneof(
   optionalRecord({ runAsUser: fc.integer({ min: 1, max: 2_147_483_647 }), runAsGroup: fc.integer({ min: 0, max: 65_535 }), fsGroup: fc.integer({ min: 0, max: 65_535 }) }),
   fc.constant({ platformAssignedIds: true }),
@@ -379,6 +404,7 @@ const spec: fc.Arbitrary<SpecInput> = fc
       model: servedModel,
       scaling,
       engineAndSource,
+      signal: signalChoice,
       optional: optionalRecord({
         image,
         imagePullPolicy: fc.constantFrom('Always' as const, 'IfNotPresent' as const, 'Never' as const),
@@ -408,10 +434,12 @@ const spec: fc.Arbitrary<SpecInput> = fc
     },
     noNull,
   )
-  .map(({ model, scaling: replicasAndAutoscaling, engineAndSource: { keepsStorage, ...engineSource }, optional }) => {
+  .map(({ model, scaling: replicasAndAutoscaling, engineAndSource: { keepsStorage, ...engineSource }, signal, optional }) => {
     const { storage, ...rest } = optional;
-    return { model, ...replicasAndAutoscaling, ...engineSource, ...rest, ...(keepsStorage && storage !== undefined ? { storage } : {}) };
+    const scaling = withEngineSignal(replicasAndAutoscaling, engineSource.engine ?? 'openai-compatible', signal);
+    return { model, ...scaling, ...engineSource, ...rest, ...(keepsStorage && storage !== undefined ? { storage } : {}) };
   });
+
 
 /** A valid AIModel as a user or the API server would hold it: defaults not applied. */
 export function arbitraryAIModelInput(): fc.Arbitrary<AIModelInput> {

@@ -1,10 +1,12 @@
-// spec.autoscaling: a typed subset of autoscaling/v2 HorizontalPodAutoscaler, so custom and
-// external metrics (queue depth, KV-cache use, tokens/s) pass straight through to the HPA.
+// spec.autoscaling: bounds and a target in the user's terms (CPU, or an engine's queue length,
+// running requests or KV-cache use per replica), plus a typed subset of autoscaling/v2
+// HorizontalPodAutoscaler, so custom and external metrics pass straight through to the HPA.
 import { z } from 'zod';
 import { quantityValue } from './formats.ts';
 import { dns1123Label, dns1123Subdomain, LabelSelectorSchema, quantity } from './common.ts';
 import { MODEL_CONTAINER_NAME } from './pod.ts';
 import { withRules } from './rules.ts';
+import { ENGINE_SIGNALS, type EngineSignal } from './engine.ts';
 
 /** Upper bound of every replica count; far above any real model fleet, well inside int32. */
 export const MAX_REPLICAS = 10_000;
@@ -188,33 +190,101 @@ const BehaviorSchema = z
   })
   .describe('HPA scaling behaviour (autoscaling/v2), e.g. a long scaleDown stabilisation window for slow-loading models.');
 
+/** The keys of spec.autoscaling.target: CPU or one of the engine's own load signals. */
+export const AUTOSCALING_SIGNALS = ['cpuUtilizationPercent', ...ENGINE_SIGNALS] as const;
+export type AutoscalingSignal = (typeof AUTOSCALING_SIGNALS)[number];
+
+const MAX_REQUESTS_PER_REPLICA = 1_000_000;
+
+const TargetSchema = withRules(
+  z
+    .object({
+      cpuUtilizationPercent: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(
+          'Mean CPU use per replica, in percent of the model container\'s CPU request, through a HorizontalPodAutoscaler (needs the metrics.k8s.io API, e.g. metrics-server). Without resources.requests.cpu the operator gives the container its default request (--default-cpu-request).',
+        ),
+      queueLength: z
+        .int()
+        .min(1)
+        .max(MAX_REQUESTS_PER_REPLICA)
+        .optional()
+        .describe(
+          'Requests waiting in the engine\'s queue per replica (vllm:num_requests_waiting, sglang:num_queue_reqs, llamacpp:requests_deferred, trtllm_num_requests_waiting, num_requests_waiting for NIM, tgi_queue_size): replicas = ceil(total waiting / queueLength). Scales through a KEDA ScaledObject on Prometheus.',
+        ),
+      runningRequests: z
+        .int()
+        .min(1)
+        .max(MAX_REQUESTS_PER_REPLICA)
+        .optional()
+        .describe(
+          'Requests the engine is running per replica (vllm:num_requests_running, sglang:num_running_reqs, llamacpp:requests_processing, trtllm_num_requests_running, num_requests_running for NIM, tgi_batch_current_size): replicas = ceil(total running / runningRequests). Scales through a KEDA ScaledObject on Prometheus.',
+        ),
+      kvCacheUtilizationPercent: z
+        .int()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe(
+          'Mean KV-cache use per replica in percent (vllm:kv_cache_usage_perc, sglang:token_usage, trtllm_kv_cache_utilization, gpu_cache_usage_perc for NIM; llama.cpp and TGI have none): replicas = ceil(sum of the replicas\' use / kvCacheUtilizationPercent), as an HPA computes utilisation. Scales through a KEDA ScaledObject on Prometheus.',
+        ),
+    })
+    .describe(
+      'What the autoscaler keeps each replica at: set exactly one field. CPU scales through the operator\'s HorizontalPodAutoscaler; an engine signal through a KEDA ScaledObject (keda.sh/v1alpha1) whose Prometheus query the operator writes from the engine\'s gauge names. Absent: CPU at targetCPUUtilizationPercentage, or 80 when metrics is empty.',
+    ),
+  [
+    {
+      rule: `[${AUTOSCALING_SIGNALS.map((s) => `has(self.${s})`).join(', ')}].filter(x, x).size() == 1`,
+      message: `spec.autoscaling.target must set exactly one of ${AUTOSCALING_SIGNALS.join(', ')}`,
+      holds: (self) => AUTOSCALING_SIGNALS.filter((s) => self[s] !== undefined).length === 1,
+    },
+  ],
+);
+
+export type AutoscalingTarget = z.output<typeof TargetSchema>;
+
+/** The engine signal a target names, if it names one. */
+export function engineSignalOf(target: AutoscalingTarget | undefined): EngineSignal | undefined {
+  return ENGINE_SIGNALS.find((signal) => target?.[signal] !== undefined);
+}
+
+const hasEngineSignal = `has(self.target) && !has(self.target.cpuUtilizationPercent)`;
+
 export const AutoscalingSchema = withRules(
   z
     .object({
       minReplicas: z
         .int()
-        .min(1)
+        .min(0)
         .max(MAX_REPLICAS)
         .default(1)
-        .describe('Fewest replicas the autoscaler keeps. Defaults to 1; use spec.suspend to stop the model.'),
+        .describe(
+          'Fewest replicas the autoscaler keeps. Defaults to 1. 0 (scale to zero while the signal is 0) only with an engine-signal target; otherwise use spec.suspend to stop the model.',
+        ),
       maxReplicas: z.int().min(1).max(MAX_REPLICAS).describe('Most replicas the autoscaler may create.'),
+      target: TargetSchema.optional(),
       targetCPUUtilizationPercentage: z
         .int()
         .min(1)
         .max(100)
         .optional()
         .describe(
-          'Target mean CPU use in percent of the CPU request. Defaults to 80 when metrics is empty; with metrics set, CPU is used only if this is set. Needs resources.requests.cpu.',
+          'Target mean CPU use in percent of the CPU request; the older spelling of target.cpuUtilizationPercent (set one or the other). Defaults to 80 when neither target nor metrics is set; with metrics set, CPU is used only if a CPU target is set.',
         ),
       metrics: z
         .array(MetricSpecSchema)
         .max(10)
         .optional()
-        .describe('Extra autoscaling/v2 metrics, e.g. a Pods metric on queue depth; the HPA follows whichever asks for most replicas.'),
+        .describe(
+          'Extra autoscaling/v2 metrics for the operator\'s HorizontalPodAutoscaler, e.g. a Pods metric served by a custom metrics adapter; the HPA follows whichever asks for most replicas. Not with an engine-signal target.',
+        ),
       behavior: BehaviorSchema.optional(),
     })
     .describe(
-      'Run a HorizontalPodAutoscaler for the model. While set, the HPA owns the replica count and spec.replicas only has to lie within [minReplicas, maxReplicas].',
+      'Autoscale the model between minReplicas and maxReplicas: on CPU with a HorizontalPodAutoscaler named after the model, or on an engine signal (target) with a KEDA ScaledObject named after the model, whose HorizontalPodAutoscaler is keda-hpa-<model>. While set, the autoscaler owns the replica count and spec.replicas only has to lie within [minReplicas, maxReplicas] (it is the count the model runs at where KEDA is not installed).',
     ),
   [
     {
@@ -222,6 +292,26 @@ export const AutoscalingSchema = withRules(
       message: 'spec.autoscaling.minReplicas must be less than or equal to spec.autoscaling.maxReplicas',
       fieldPath: '.minReplicas',
       holds: (self) => self.minReplicas <= self.maxReplicas,
+    },
+    {
+      rule: `self.minReplicas > 0 || (${hasEngineSignal})`,
+      message:
+        'spec.autoscaling.minReplicas may be 0 only with an engine-signal target (spec.autoscaling.target.queueLength, runningRequests or kvCacheUtilizationPercent): CPU use cannot bring back a model that has no pods',
+      fieldPath: '.minReplicas',
+      holds: (self) => self.minReplicas > 0 || engineSignalOf(self.target) !== undefined,
+    },
+    {
+      rule: '!has(self.target) || !has(self.targetCPUUtilizationPercentage)',
+      message: 'spec.autoscaling.targetCPUUtilizationPercentage and spec.autoscaling.target are mutually exclusive: use spec.autoscaling.target.cpuUtilizationPercent',
+      fieldPath: '.targetCPUUtilizationPercentage',
+      holds: (self) => self.target === undefined || self.targetCPUUtilizationPercentage === undefined,
+    },
+    {
+      rule: `!(${hasEngineSignal}) || !has(self.metrics) || size(self.metrics) == 0`,
+      message:
+        'spec.autoscaling.metrics cannot be combined with an engine-signal target: the KEDA ScaledObject scales on the target alone (drop metrics, or use target.cpuUtilizationPercent with them)',
+      fieldPath: '.metrics',
+      holds: (self) => engineSignalOf(self.target) === undefined || (self.metrics ?? []).length === 0,
     },
   ],
 );

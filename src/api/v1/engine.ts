@@ -45,3 +45,38 @@ export const ENGINES_WITHOUT_HF_REVISION: readonly Engine[] = ['llamacpp', 'olla
 export const ENGINES_WITHOUT_HF_DOWNLOAD: readonly Engine[] = ['openai-compatible'];
 /** Engines whose downloader takes no Hugging Face token (Ollama authenticates to hf.co with its own key). */
 export const ENGINES_WITHOUT_HF_TOKEN: readonly Engine[] = ['ollama'];
+
+/**
+ * Per-replica load signals an AIModel can autoscale on (spec.autoscaling.target), besides CPU.
+ * They are the three gauges the Gateway API Inference Extension's model-server protocol asks an
+ * engine for: requests waiting in its queue, requests running, and KV-cache use.
+ */
+export const ENGINE_SIGNALS = ['queueLength', 'runningRequests', 'kvCacheUtilizationPercent'] as const;
+export type EngineSignal = (typeof ENGINE_SIGNALS)[number];
+
+/** What each signal is, in the words `kubectl explain` and the validation messages use. */
+export const ENGINE_SIGNAL_GAUGE: Record<EngineSignal, string> = {
+  queueLength: 'queue-length',
+  runningRequests: 'running-requests',
+  kvCacheUtilizationPercent: 'KV-cache',
+};
+
+/**
+ * The signals each engine exports a gauge for, as API data for the validation rules; the presets'
+ * `gauges` name those gauges (src/desired/engines/, and a unit test keeps the two in agreement).
+ */
+export const ENGINE_EXPORTED_SIGNALS: Record<Engine, readonly EngineSignal[]> = {
+  'openai-compatible': [],
+  vllm: ENGINE_SIGNALS,
+  sglang: ENGINE_SIGNALS,
+  llamacpp: ['queueLength', 'runningRequests'],
+  trtllm: ENGINE_SIGNALS,
+  nim: ENGINE_SIGNALS,
+  tgi: ['queueLength', 'runningRequests'],
+  ollama: [],
+};
+
+/** The engines exporting a signal, in ENGINES order. */
+export function enginesExporting(signal: EngineSignal): Engine[] {
+  return ENGINES.filter((engine) => ENGINE_EXPORTED_SIGNALS[engine].includes(signal));
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import type { AIModelSpecInput } from '../api/v1/aimodel.ts';
+import { ENGINE_EXPORTED_SIGNALS, ENGINES } from '../api/v1/engine.ts';
+import { autoscalerFor, deciderHpaName, engineSignalQuery } from './autoscaling.ts';
+import { desiredChildren } from './children.ts';
+import { DEFAULT_OPERATOR_DEFAULTS, type OperatorDefaults } from './defaults.ts';
+import { ENGINE_PRESETS } from './engines/index.ts';
+import { aimodel } from './testing.ts';
+
+const keda: OperatorDefaults = {
+  ...DEFAULT_OPERATOR_DEFAULTS,
+  scaledObjects: true,
+  prometheusAddress: 'http://prometheus.monitoring.svc:9090',
+  kedaPollingIntervalSeconds: 5,
+  kedaCooldownPeriodSeconds: 30,
+};
+const children = (spec: Partial<AIModelSpecInput>, config: OperatorDefaults = keda, name?: string) => desiredChildren(aimodel(spec, name), config);
+const vllmQueue = (extra: Record<string, unknown> = {}) => ({
+  engine: 'vllm' as const,
+  replicas: 2,
+  autoscaling: { minReplicas: 1, maxReplicas: 8, target: { queueLength: 5 }, ...extra },
+});
+
+describe('engine-signal targets', () => {
+  it('scale through a ScaledObject on the Deployment, with the spec bounds and a summed Prometheus query, and no HPA of the operator', () => {
+    const c = children(vllmQueue());
+    expect(c.hpa).toBeUndefined();
+    expect(c.deployment.spec).not.toHaveProperty('replicas');
+    expect(c.scaledObject).toEqual({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: expect.objectContaining({ name: 'gpt-4o-agent', namespace: 'models' }),
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpt-4o-agent' },
+        minReplicaCount: 1,
+        maxReplicaCount: 8,
+        pollingInterval: 5,
+        cooldownPeriod: 30,
+        triggers: [
+          {
+            type: 'prometheus',
+            metricType: 'AverageValue',
+            metadata: {
+              serverAddress: 'http://prometheus.monitoring.svc:9090',
+              query: 'sum(vllm:num_requests_waiting{namespace="models",pod=~"gpt-4o-agent-[a-z0-9]+-[a-z0-9]+"})',
+              threshold: '5',
+            },
+          },
+        ],
+      },
+    });
+    expect(deciderHpaName(aimodel(vllmQueue()), autoscalerFor(aimodel(vllmQueue()), keda))).toBe('keda-hpa-gpt-4o-agent');
+  });
+
+  it('read each engine\'s own gauge for each signal it exports', () => {
+    const spec = (engine: string, target: Record<string, number>) => aimodel({ engine: engine as never, autoscaling: { minReplicas: 1, maxReplicas: 3, target } }, 'm');
+    expect(engineSignalQuery(spec('sglang', { runningRequests: 16 }), 'runningRequests')).toBe('sum(sglang:num_running_reqs{namespace="models",pod=~"m-[a-z0-9]+-[a-z0-9]+"})');
+    expect(engineSignalQuery(spec('llamacpp', { queueLength: 2 }), 'queueLength')).toBe('sum(llamacpp:requests_deferred{namespace="models",pod=~"m-[a-z0-9]+-[a-z0-9]+"})');
+    expect(engineSignalQuery(spec('nim', { queueLength: 2 }), 'queueLength')).toBe('sum(num_requests_waiting{namespace="models",pod=~"m-[a-z0-9]+-[a-z0-9]+"})');
+    expect(engineSignalQuery(spec('tgi', { runningRequests: 2 }), 'runningRequests')).toBe('sum(tgi_batch_current_size{namespace="models",pod=~"m-[a-z0-9]+-[a-z0-9]+"})');
+  });
+
+  it('put KV-cache use in percent, summed, so that replicas = ceil(sum of use / target) as for an HPA utilisation', () => {
+    const c = children({ engine: 'trtllm', autoscaling: { minReplicas: 1, maxReplicas: 4, target: { kvCacheUtilizationPercent: 80 } } });
+    const trigger = c.scaledObject!.spec.triggers[0]!;
+    expect(trigger.metadata.query).toBe('100 * sum(trtllm_kv_cache_utilization{namespace="models",pod=~"gpt-4o-agent-[a-z0-9]+-[a-z0-9]+"})');
+    expect(trigger.metadata.threshold).toBe('80');
+    expect(trigger.metricType).toBe('AverageValue');
+  });
+
+  it('select only the pods of this model: model "a" does not match the pods of model "a-b"', () => {
+    const query = engineSignalQuery(aimodel(vllmQueue(), 'a'), 'queueLength');
+    const pattern = new RegExp(`^${/pod=~"([^"]+)"/.exec(query)![1]}$`);
+    expect(pattern.test('a-7d9c8b6f5-x2k4q')).toBe(true);
+    expect(pattern.test('a-b-7d9c8b6f5-x2k4q')).toBe(false);
+    expect(pattern.test('a-7d9c8b6f5')).toBe(false);
+  });
+
+  it('go down to zero with minReplicas 0', () => {
+    const c = children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 } } });
+    expect(c.scaledObject!.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 3 });
+    expect(c.deployment.spec).not.toHaveProperty('replicas');
+  });
+
+  it('pass spec.autoscaling.behavior into the HPA KEDA makes', () => {
+    const behavior = { scaleDown: { stabilizationWindowSeconds: 600, policies: [{ type: 'Pods' as const, value: 1, periodSeconds: 60 }] } };
+    const c = children(vllmQueue({ behavior }));
+    expect(c.scaledObject!.spec.advanced).toEqual({ horizontalPodAutoscalerConfig: { behavior } });
+  });
+
+  it('run at spec.replicas with no autoscaler, and say KEDA is missing, where ScaledObject is not served', () => {
+    const config = { ...keda, scaledObjects: false };
+    const c = children(vllmQueue({ minReplicas: 0 }), config);
+    expect(c.scaledObject).toBeUndefined();
+    expect(c.hpa).toBeUndefined();
+    expect(c.deployment.spec.replicas).toBe(2);
+    const choice = autoscalerFor(aimodel(vllmQueue()), config);
+    expect(choice).toMatchObject({ kind: 'Unavailable', reason: 'KEDANotInstalled' });
+    expect(choice.kind === 'Unavailable' && choice.message).toMatch(/keda\.sh\/v1alpha1 ScaledObject is not served.*install KEDA/);
+    // Without spec.replicas: minReplicas, but never 0 (nothing would bring it back).
+    expect(children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 } } }, config).deployment.spec.replicas).toBe(1);
+  });
+
+  it('run at spec.replicas, and say so, when the operator has no Prometheus address', () => {
+    const config = { ...keda, prometheusAddress: undefined };
+    expect(children(vllmQueue(), config).scaledObject).toBeUndefined();
+    expect(children(vllmQueue(), config).deployment.spec.replicas).toBe(2);
+    expect(autoscalerFor(aimodel(vllmQueue()), config)).toMatchObject({ kind: 'Unavailable', reason: 'PrometheusAddressNotSet' });
+  });
+
+  it('make nothing while suspended', () => {
+    const c = children({ ...vllmQueue(), suspend: true });
+    expect(c.scaledObject).toBeUndefined();
+    expect(c.deployment.spec.replicas).toBe(0);
+  });
+});
+
+describe('CPU targets', () => {
+  it('target.cpuUtilizationPercent makes the operator HPA on CPU, and no ScaledObject', () => {
+    const c = children({ autoscaling: { minReplicas: 1, maxReplicas: 4, target: { cpuUtilizationPercent: 60 } } });
+    expect(c.scaledObject).toBeUndefined();
+    expect(c.hpa!.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
+  });
+
+  it('give the model container the default CPU request when it names no CPU request or limit', () => {
+    const request = (spec: Partial<AIModelSpecInput>, config = keda) => children(spec, { ...config, defaultCpuRequest: '250m' }).deployment.spec.template.spec!.containers[0]!.resources;
+    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 } })).toEqual({ requests: { cpu: '250m' } });
+    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { requests: { memory: '1Gi' } } })).toEqual({ requests: { memory: '1Gi', cpu: '250m' } });
+    // The user's request or limit wins (Kubernetes takes the request from the limit).
+    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { requests: { cpu: '2' } } })).toEqual({ requests: { cpu: '2' } });
+    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { limits: { cpu: '3' } } })).toEqual({ limits: { cpu: '3' } });
+    // Only where a CPU utilisation target needs it.
+    expect(request({ replicas: 2 })).toBeUndefined();
+    expect(request(vllmQueue())).toBeUndefined();
+    const podsMetric = { type: 'Pods' as const, pods: { metric: { name: 'q' }, target: { type: 'AverageValue' as const, averageValue: 3 } } };
+    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4, metrics: [podsMetric] } })).toBeUndefined();
+  });
+});
+
+describe('the signals each engine exports', () => {
+  it('agree with the presets\' gauges', () => {
+    for (const engine of ENGINES) {
+      const gauges = ENGINE_PRESETS[engine].gauges;
+      const exported = [gauges.queue && 'queueLength', gauges.running && 'runningRequests', gauges.kvCacheUsage && 'kvCacheUtilizationPercent'].filter(Boolean);
+      expect(exported, engine).toEqual([...ENGINE_EXPORTED_SIGNALS[engine]]);
+    }
+  });
+});

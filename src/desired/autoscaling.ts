@@ -1,0 +1,143 @@
+// Which autoscaler a model gets, and the KEDA ScaledObject for engine-signal targets.
+//
+// CPU (and the raw autoscaling/v2 metrics) go to the operator's own HorizontalPodAutoscaler. An
+// engine signal goes to a KEDA ScaledObject whose Prometheus trigger sums the engine's gauge over
+// the model's pods; KEDA makes an HPA of its own (keda-hpa-<model>) with an External metric of
+// target type AverageValue, so replicas = ceil(sum / target): the per-replica target a user wrote.
+import type { AIModel } from '../api/v1/aimodel.ts';
+import { type AutoscalingSignal, engineSignalOf } from '../api/v1/autoscaling.ts';
+import type { EngineSignal } from '../api/v1/engine.ts';
+import type { OperatorDefaults } from './defaults.ts';
+import { enginePreset } from './engines/index.ts';
+import type { EngineGauges } from './engines/index.ts';
+import { childMetadata, type Intent } from './metadata.ts';
+import { childName, KEDA_HPA_PREFIX } from './names.ts';
+
+/** Used when neither a target nor targetCPUUtilizationPercentage nor metrics is set; the HPA default too. */
+export const DEFAULT_CPU_UTILIZATION = 80;
+
+export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
+
+/** What scales a model, decided from its spec and what the cluster offers. */
+export type AutoscalerChoice =
+  /** Autoscaling is off, or the model is suspended: the operator sets replicas itself. */
+  | { kind: 'None' }
+  | { kind: 'HorizontalPodAutoscaler'; signal?: AutoscalingSignal; target?: number }
+  | { kind: 'ScaledObject'; signal: EngineSignal; target: number }
+  /** An engine signal the cluster cannot serve: the model runs at a fixed count and says why. */
+  | { kind: 'Unavailable'; signal: EngineSignal; target: number; reason: 'KEDANotInstalled' | 'PrometheusAddressNotSet'; message: string };
+
+type AutoscalerDefaults = Pick<OperatorDefaults, 'scaledObjects' | 'prometheusAddress'>;
+
+export function autoscalerFor(model: Pick<AIModel, 'spec'>, defaults: AutoscalerDefaults): AutoscalerChoice {
+  const { autoscaling, suspend } = model.spec;
+  if (autoscaling === undefined || suspend) return { kind: 'None' };
+  const signal = engineSignalOf(autoscaling.target);
+  if (signal === undefined) {
+    const cpu = cpuTarget(model);
+    return cpu === undefined ? { kind: 'HorizontalPodAutoscaler' } : { kind: 'HorizontalPodAutoscaler', signal: 'cpuUtilizationPercent', target: cpu };
+  }
+  const target = autoscaling.target![signal]!;
+  const field = `spec.autoscaling.target.${signal}`;
+  const fixed = fixedReplicas(model);
+  if (!defaults.scaledObjects) {
+    const message = `${field} scales through KEDA, and ${KEDA_API_VERSION} ScaledObject is not served by this cluster: install KEDA (its Helm chart kedacore/keda, or https://keda.sh/docs/deploy/) and restart the operator. Until then the model runs ${fixed} replica${fixed === 1 ? '' : 's'} (spec.replicas).`;
+    return { kind: 'Unavailable', signal, target, reason: 'KEDANotInstalled', message };
+  }
+  if (defaults.prometheusAddress === undefined) {
+    const message = `${field} is read from Prometheus, and the operator has no --prometheus-address (the chart's autoscaling.prometheusAddress): set it to the Prometheus that scrapes the model pods. Until then the model runs ${fixed} replica${fixed === 1 ? '' : 's'} (spec.replicas).`;
+    return { kind: 'Unavailable', signal, target, reason: 'PrometheusAddressNotSet', message };
+  }
+  return { kind: 'ScaledObject', signal, target };
+}
+
+/** The count a model with an autoscaler that cannot run is held at: spec.replicas, else minReplicas but at least 1. */
+export function fixedReplicas(model: Pick<AIModel, 'spec'>): number {
+  return model.spec.replicas ?? Math.max(1, model.spec.autoscaling?.minReplicas ?? 1);
+}
+
+/** The CPU utilisation the operator's HPA targets, if it targets CPU. */
+export function cpuTarget(model: Pick<AIModel, 'spec'>): number | undefined {
+  const autoscaling = model.spec.autoscaling;
+  if (autoscaling === undefined || engineSignalOf(autoscaling.target) !== undefined) return undefined;
+  return (
+    autoscaling.target?.cpuUtilizationPercent ??
+    autoscaling.targetCPUUtilizationPercentage ??
+    ((autoscaling.metrics ?? []).length === 0 ? DEFAULT_CPU_UTILIZATION : undefined)
+  );
+}
+
+/** The name of the HorizontalPodAutoscaler that decides a model's replica count under this choice. */
+export function deciderHpaName(model: { metadata: { name: string } }, choice: AutoscalerChoice): string | undefined {
+  if (choice.kind === 'HorizontalPodAutoscaler') return childName(model, 'HorizontalPodAutoscaler');
+  if (choice.kind === 'ScaledObject') return `${KEDA_HPA_PREFIX}${childName(model, 'ScaledObject')}`;
+  return undefined;
+}
+
+const GAUGE_OF_SIGNAL: Record<EngineSignal, keyof EngineGauges> = {
+  queueLength: 'queue',
+  runningRequests: 'running',
+  kvCacheUtilizationPercent: 'kvCacheUsage',
+};
+
+/**
+ * The PromQL KEDA runs: the engine's gauge summed over exactly this model's pods, one series.
+ * Pods are selected by name, `<deployment>-<pod-template-hash>-<suffix>`, as Prometheus labels
+ * every scraped pod's series with namespace and pod (a PodMonitor and the usual annotation-based
+ * scrape configs alike): two dash-free segments after the Deployment's name, so model "a" never
+ * counts the pods of model "a-b". KV-cache gauges are fractions; the sum is in percent.
+ */
+export function engineSignalQuery(model: AIModel, signal: EngineSignal): string {
+  const gauge = enginePreset(model.spec.engine).gauges[GAUGE_OF_SIGNAL[signal]];
+  // The API refuses a signal the engine does not export; an object that bypassed it gets here.
+  if (gauge === undefined) throw new Error(`engine ${model.spec.engine} exports no gauge for ${signal}`);
+  const deployment = childName(model, 'Deployment');
+  const selector = `{namespace="${model.metadata.namespace}",pod=~"${deployment}-[a-z0-9]+-[a-z0-9]+"}`;
+  const sum = `sum(${gauge}${selector})`;
+  return signal === 'kvCacheUtilizationPercent' ? `100 * ${sum}` : sum;
+}
+
+/** The part of KEDA's keda.sh/v1alpha1 ScaledObject the operator sets. */
+export type ScaledObject = {
+  apiVersion: string;
+  kind: string;
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicaCount: number;
+    maxReplicaCount: number;
+    pollingInterval: number;
+    cooldownPeriod: number;
+    advanced?: { horizontalPodAutoscalerConfig: { behavior: unknown } };
+    triggers: { type: 'prometheus'; metricType: 'AverageValue'; metadata: Record<string, string> }[];
+  };
+};
+
+export function desiredScaledObject(model: AIModel, defaults: OperatorDefaults): Intent<ScaledObject> | undefined {
+  const choice = autoscalerFor(model, defaults);
+  if (choice.kind !== 'ScaledObject') return undefined;
+  const autoscaling = model.spec.autoscaling!;
+  const scaledObject: Intent<ScaledObject> = {
+    apiVersion: KEDA_API_VERSION,
+    kind: 'ScaledObject',
+    metadata: childMetadata(model, 'ScaledObject'),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: childName(model, 'Deployment') },
+      minReplicaCount: autoscaling.minReplicas,
+      maxReplicaCount: autoscaling.maxReplicas,
+      pollingInterval: defaults.kedaPollingIntervalSeconds,
+      cooldownPeriod: defaults.kedaCooldownPeriodSeconds,
+      triggers: [
+        {
+          type: 'prometheus',
+          // KEDA's default, spelled out: replicas = ceil(query / threshold).
+          metricType: 'AverageValue',
+          metadata: { serverAddress: defaults.prometheusAddress!, query: engineSignalQuery(model, choice.signal), threshold: String(choice.target) },
+        },
+      ],
+    },
+  };
+  if (autoscaling.behavior !== undefined && Object.keys(autoscaling.behavior).length > 0) {
+    scaledObject.spec.advanced = { horizontalPodAutoscalerConfig: { behavior: structuredClone(autoscaling.behavior) } };
+  }
+  return scaledObject;
+}
