@@ -313,7 +313,7 @@ export class LocalCluster {
     this.server = `https://127.0.0.1:${this.ports.apiserver}`;
     const [ca, cert, key] = await Promise.all([this.pki.caCert, this.pki.adminCert, this.pki.adminKey].map((f) => readFile(f, 'utf8')));
     await writeFile(this.kubeconfigPath, kubeconfigYaml(this.server, { ca: ca!, cert: cert!, key: key! }), { mode: 0o600 });
-    await writeFile(join(this.stateDir, 'kwok.yaml'), await kwokConfig(this.shareDir));
+    await writeFile(join(this.stateDir, 'kwok.yaml'), await kwokConfig(this.shareDir, { engineGauges: this.prometheus }));
     if (this.prometheus) {
       await mkdir(join(this.stateDir, 'prometheus'), { recursive: true });
       await writeFile(join(this.stateDir, 'prometheus', 'prometheus.yaml'), prometheusConfig(this.ports.kwok));

@@ -3,11 +3,11 @@
 // kwok plays kubelet: at /metrics/nodes/<node>/metrics/resource it serves the kubelet's resource
 // metrics (read by metrics-server through the node annotation metrics.k8s.io/resource-metrics-path),
 // with each container's CPU and memory taken from its pod's annotations kwok.x-k8s.io/usage-cpu and
-// kwok.x-k8s.io/usage-memory (kwok's own ClusterResourceUsage, from the pinned release). The same
-// endpoint serves every engine preset's gauges (vllm:num_requests_waiting, ...) for every pod, each
-// from a pod annotation (gaugeAnnotation), labelled namespace, pod, container and endpoint as a
-// PodMonitor's scrape of the pod's `http` port labels them, so one PromQL query serves a real
-// cluster and this one. Prometheus finds the endpoints through kwok's /discovery/prometheus.
+// kwok.x-k8s.io/usage-memory (kwok's own ClusterResourceUsage, from the pinned release). When
+// Prometheus runs, the same endpoint serves every engine preset's gauges (vllm:num_requests_waiting,
+// ...) for every pod, each from a pod annotation (gaugeAnnotation), labelled namespace, pod,
+// container and endpoint as a PodMonitor's scrape of the pod's `http` port labels them, so one
+// PromQL query serves a real cluster and this one. Prometheus finds the endpoints through kwok's /discovery/prometheus.
 //
 // One Metric path only: kwok keeps one registry per node, and a scrape of one path prunes the
 // series of every other path, so two paths scraped at once (metrics-server, Prometheus) would now
@@ -73,10 +73,12 @@ interface KwokDocument {
 
 /**
  * kwok's --config: the release's stages, its usage-from-annotation ClusterResourceUsage, and its
- * kubelet resource Metric with the engine gauges added. Both source files are copied out of the
- * pinned kwok module by hack/build-components.sh.
+ * kubelet resource Metric, with the engine gauges added when something scrapes them (Prometheus):
+ * each scrape evaluates every gauge for every pod of the node, which a benchmark's thousands of
+ * pods would feel. Both source files are copied out of the pinned kwok module by
+ * hack/build-components.sh.
  */
-export async function kwokConfig(shareDir: string): Promise<string> {
+export async function kwokConfig(shareDir: string, options: { engineGauges: boolean }): Promise<string> {
   const stages = await readFile(`${shareDir}/kwok-stages.yaml`, 'utf8');
   const metricsFile = `${shareDir}/kwok-metrics.yaml`;
   const docs = (loadAll(await readFile(metricsFile, 'utf8').catch(() => {
@@ -84,7 +86,7 @@ export async function kwokConfig(shareDir: string): Promise<string> {
   })) as (KwokDocument | null)[]).filter((d): d is KwokDocument => !!d);
   const resource = docs.find((d) => d.kind === 'Metric' && d.spec?.path === nodeMetricsPath('{nodeName}'));
   if (!resource?.spec?.metrics) throw new Error(`${metricsFile} has no Metric at ${nodeMetricsPath('{nodeName}')}`);
-  resource.spec.metrics.push(...engineGaugeNames().map(engineGauge));
+  if (options.engineGauges) resource.spec.metrics.push(...engineGaugeNames().map(engineGauge));
   return [stages.trimEnd(), ...docs.map((d) => dump(d, { lineWidth: -1 }).trimEnd())].join('\n---\n').replace(/(\n---)+\n/g, '\n---\n') + '\n';
 }
 

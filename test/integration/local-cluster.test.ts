@@ -67,7 +67,7 @@ describe('local clusters', () => {
       child.once('exit', (code) => reject(new Error(`cluster owner exited with ${code} before the cluster was up`)));
     });
     const pids = Object.values(started.pids);
-    expect(pids).toHaveLength(5);
+    expect(pids).toHaveLength(6); // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, metrics-server
     expect(pids.every(isAlive)).toBe(true);
     child.kill('SIGKILL');
     // The kernel delivers each component's parent-death signal.

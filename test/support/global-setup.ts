@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { LocalCluster } from '../../hack/localcluster/cluster.ts';
+import { ensureComponents, LocalCluster } from '../../hack/localcluster/cluster.ts';
 import { backgroundClusterReady, binDir, kubeconfigPath } from '../../hack/localcluster/background.ts';
 import { installAIModelCRD } from '../../hack/localcluster/crd.ts';
 
@@ -23,6 +23,9 @@ export async function setup(project: TestProject): Promise<void> {
   if (await backgroundClusterReady()) {
     process.stderr.write(`[test] using the running cluster from npm run cluster:up (${kubeconfigPath})\n`);
   } else {
+    // KEDA too, though the shared cluster does not run it: the KEDA test's own cluster needs it,
+    // and its first build (minutes of both cores) would otherwise starve the tests running beside it.
+    await ensureComponents(undefined, ['keda']);
     cluster = await LocalCluster.start({ stateDir: await mkdtemp(join(tmpdir(), 'aimodel-test-cluster-')) });
     kubeconfig = cluster.kubeconfigPath;
     bin = cluster.binDir;
