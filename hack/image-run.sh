@@ -50,6 +50,10 @@ workdir="$(field '{{.OCIv1.Config.WorkingDir}}')"; workdir="${workdir:-/}"
 if [ $# -gt 0 ]; then command=("${entrypoint[@]}" "$@"); else command=("${entrypoint[@]}" "${image_cmd[@]}"); fi
 [ ${#command[@]} -gt 0 ] || { echo "image-run: $image has no ENTRYPOINT or CMD" >&2; exit 1; }
 
+# Working containers of runs that were killed (named after their script's pid) go first.
+for name in $(buildah containers --format '{{.ContainerName}}' | grep '^aimodel-image-run-' || true); do
+  kill -0 "${name##*-}" 2>/dev/null || buildah rm "$name" >/dev/null 2>&1 || true
+done
 ctr="$(buildah from --quiet --pull=never --name "aimodel-image-run-$$" "$image")"
 inner="$(mktemp /tmp/aimodel-image-run.XXXXXX)"
 cleanup() { buildah rm "$ctr" >/dev/null 2>&1 || true; rm -f "$inner"; }
