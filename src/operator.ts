@@ -13,7 +13,7 @@ import { accessReviewer, leaseStore } from './kube/adapters.ts';
 import { KubeClient } from './kube/client.ts';
 import { serves } from './kube/discovery.ts';
 import { KubeEventRecorder } from './kube/events.ts';
-import { PodMonitors } from './kube/resources.ts';
+import { PodMonitors, ScaledObjects } from './kube/resources.ts';
 import { fencedClient } from './kube/fenced.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './desired/defaults.ts';
 import type { PodMetrics } from './desired/defaults.ts';
@@ -144,6 +144,20 @@ async function podMetricsRoute(client: KubeClient, config: OperatorConfig, log: 
   return fallback;
 }
 
+/** Whether engine-signal targets get KEDA ScaledObjects, from the flag and what the cluster serves. */
+async function scaledObjectsServed(client: KubeClient, config: OperatorConfig, log: Logger): Promise<boolean> {
+  if (config.scaledObjects === 'false') return false;
+  if (await serves(client, ScaledObjects)) {
+    if (config.prometheusAddress === undefined) log.warn({}, `${ScaledObjects.kind} is served but --prometheus-address is not set: models with an engine-signal autoscaling target run at spec.replicas`);
+    return true;
+  }
+  if (config.scaledObjects === 'true') {
+    throw new ConfigError([`--scaled-objects=true: ${ScaledObjects.apiVersion} ${ScaledObjects.kind} is not served by this cluster; install KEDA, or use --scaled-objects=auto`]);
+  }
+  log.info({}, `${ScaledObjects.kind} is not served: models with an engine-signal autoscaling target run at spec.replicas (restart the operator after installing KEDA)`);
+  return false;
+}
+
 export interface RunningOperator {
   identity: string;
   client: KubeClient;
@@ -192,11 +206,23 @@ export async function startOperator(config: OperatorConfig, kc: KubeConfig, log:
     onError: (err) => (err instanceof FencedWriteError ? log.debug({ err }, 'Event not recorded: no longer leading') : log.warn({ err }, 'could not record an Event')),
   });
   const podMetrics = await podMetricsRoute(client, config, log);
+  const scaledObjects = await scaledObjectsServed(client, config, log);
   const aimodel = setupAIModelController({
     client: leaderClient,
     manager,
     namespaces: config.namespaces,
-    defaults: { ...DEFAULT_OPERATOR_DEFAULTS, defaultImage: config.defaultImage, engineImages: config.engineImages, clusterDomain: config.clusterDomain, podMetrics },
+    defaults: {
+      ...DEFAULT_OPERATOR_DEFAULTS,
+      defaultImage: config.defaultImage,
+      engineImages: config.engineImages,
+      clusterDomain: config.clusterDomain,
+      podMetrics,
+      scaledObjects,
+      ...(config.prometheusAddress !== undefined ? { prometheusAddress: config.prometheusAddress.replace(/\/+$/, '') } : {}),
+      kedaPollingIntervalSeconds: config.kedaPollingInterval / 1000,
+      kedaCooldownPeriodSeconds: config.kedaCooldownPeriod / 1000,
+      defaultCpuRequest: config.defaultCpuRequest,
+    },
     workers: config.workers,
     resyncPeriodMs: config.syncPeriod,
     events,

@@ -109,6 +109,21 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--cluster-domain=Cluster Local'], {})).toThrow(/--cluster-domain: "Cluster Local": must be a DNS domain/);
   });
 
+  it('finds ScaledObjects by default, takes the Prometheus address, KEDA intervals and CPU request, and names a bad value of each', () => {
+    const defaults = parseConfig([], {});
+    expect(defaults).toMatchObject({ scaledObjects: 'auto', kedaPollingInterval: 15_000, kedaCooldownPeriod: 300_000, defaultCpuRequest: '1' });
+    expect(defaults.prometheusAddress).toBeUndefined();
+    expect(
+      parseConfig(['--scaled-objects=false', '--prometheus-address=http://prometheus-operated.monitoring.svc:9090', '--keda-polling-interval=2s', '--keda-cooldown-period=10s', '--default-cpu-request=250m'], {}),
+    ).toMatchObject({ scaledObjects: 'false', prometheusAddress: 'http://prometheus-operated.monitoring.svc:9090', kedaPollingInterval: 2000, kedaCooldownPeriod: 10_000, defaultCpuRequest: '250m' });
+    expect(parseConfig([], { AIMODEL_PROMETHEUS_ADDRESS: 'https://prom.example.com/prometheus' }).prometheusAddress).toBe('https://prom.example.com/prometheus');
+    expect(() => parseConfig(['--scaled-objects=maybe'], {})).toThrow(/--scaled-objects: "maybe"/);
+    expect(() => parseConfig(['--prometheus-address=prometheus:9090'], {})).toThrow(/--prometheus-address: "prometheus:9090": expected an http\(s\) URL/);
+    expect(() => parseConfig(['--keda-polling-interval=1500ms'], {})).toThrow(/--keda-polling-interval: "1500ms": must be whole seconds/);
+    expect(() => parseConfig(['--default-cpu-request=0m'], {})).toThrow(/--default-cpu-request: "0m": must be more than 0/);
+    expect(() => parseConfig(['--default-cpu-request=lots'], {})).toThrow(/--default-cpu-request: "lots": expected a CPU quantity/);
+  });
+
   it('rejects invalid namespace names', () => {
     expect(() => parseConfig(['--namespaces=Team_A'], {})).toThrow(/namespace names/);
   });

@@ -132,6 +132,38 @@ export const options = {
     'Where no PodMonitor is made, annotate model pods with prometheus.io/scrape, prometheus.io/port and prometheus.io/path for Prometheus set-ups that discover pods by them.',
     'true',
   ),
+  scaledObjects: option(
+    'scaled-objects',
+    z.enum(['auto', 'true', 'false']),
+    'Make a KEDA ScaledObject for each AIModel whose spec.autoscaling.target is an engine signal (queueLength, runningRequests, kvCacheUtilizationPercent): auto (when keda.sh/v1alpha1 ScaledObject is served at start-up), true (and fail to start without it) or false. Where none is made, such a model runs at spec.replicas and says why on its AutoscalingActive condition.',
+    'auto',
+  ),
+  prometheusAddress: option(
+    'prometheus-address',
+    z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'expected an http(s) URL such as http://prometheus-operated.monitoring.svc:9090' }),
+    'Base URL of the Prometheus that scrapes the model pods, for the Prometheus trigger of the ScaledObjects (KEDA queries it; the operator does not). Without it, engine-signal targets do not scale.',
+  ),
+  kedaPollingInterval: option(
+    'keda-polling-interval',
+    duration(1000).refine((ms) => ms % 1000 === 0, { message: 'must be whole seconds' }),
+    "The ScaledObjects' pollingInterval: how often KEDA checks the signal of a model that may scale to zero (minReplicas 0). Above zero, its HPA scales on the HPA controller's sync period.",
+    '15s',
+  ),
+  kedaCooldownPeriod: option(
+    'keda-cooldown-period',
+    duration(0).refine((ms) => ms % 1000 === 0, { message: 'must be whole seconds' }),
+    "The ScaledObjects' cooldownPeriod: how long the signal of a model with minReplicas 0 must stay 0 before KEDA scales it to zero.",
+    '5m',
+  ),
+  defaultCpuRequest: option(
+    'default-cpu-request',
+    z.string().regex(/^([0-9]+(\.[0-9]+)?m?|[0-9]+(\.[0-9]+)?)$/, { message: 'expected a CPU quantity such as 1, 500m or 0.5' }).refine((q) => parseFloat(q) > 0, { message: 'must be more than 0' }),
+    'CPU request of the model container of an AIModel that autoscales on CPU utilisation (the default target) and names no CPU request or limit: the HPA divides CPU use by the request.',
+    '1',
+  ),
   logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),
   logFormat: option('log-format', z.enum(['json', 'pretty', 'auto']), 'Log format: json, pretty, or auto (pretty on a terminal, else json).', 'auto'),
   syncPeriod: option('sync-period', duration(1000), 'Period of the full resync that re-reconciles every AIModel (jittered by 10%).', '10h'),

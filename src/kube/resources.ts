@@ -28,6 +28,8 @@ export const HorizontalPodAutoscalers = resource('autoscaling/v2', 'HorizontalPo
 export const PodDisruptionBudgets = resource('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets');
 /** The Prometheus Operator's, served only where it is installed. */
 export const PodMonitors = resource('monitoring.coreos.com/v1', 'PodMonitor', 'podmonitors');
+/** KEDA's, served only where it is installed. */
+export const ScaledObjects = resource('keda.sh/v1alpha1', 'ScaledObject', 'scaledobjects');
 export const Leases = resource('coordination.k8s.io/v1', 'Lease', 'leases');
 export const PriorityClasses = resource('scheduling.k8s.io/v1', 'PriorityClass', 'priorityclasses', false);
 export const RuntimeClasses = resource('node.k8s.io/v1', 'RuntimeClass', 'runtimeclasses', false);
@@ -51,7 +53,7 @@ export function registerResource(type: ResourceType): ResourceType {
 
 for (const type of [
   Namespaces, Nodes, Pods, Services, ServiceAccounts, Secrets, ConfigMaps, PersistentVolumeClaims, CoreEvents, Events,
-  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, PodMonitors, Leases, PriorityClasses, RuntimeClasses, CustomResourceDefinitions,
+  Deployments, ReplicaSets, HorizontalPodAutoscalers, PodDisruptionBudgets, PodMonitors, ScaledObjects, Leases, PriorityClasses, RuntimeClasses, CustomResourceDefinitions,
   ClusterRoles, ClusterRoleBindings, Roles, RoleBindings,
 ]) {
   registerResource(type);

@@ -63,6 +63,20 @@ describe('AIModelMetrics', () => {
     expect(text).not.toContain('aimodel_autoscaling_max_replicas{');
   });
 
+  it('exports the autoscaling signal against its target, labelled with the signal, where status has them', async () => {
+    const { registry } = setUp([
+      { metadata: { namespace: 'ns', name: 'q' }, status: { ...notReady, autoscaling: { signal: 'queueLength', target: 5, current: 4.5 } } },
+      { metadata: { namespace: 'ns', name: 'nokeda' }, status: { ...notReady, autoscaling: { signal: 'runningRequests', target: 16 } } },
+      { metadata: { namespace: 'ns', name: 'junk' }, status: { ...notReady, autoscaling: { signal: 7, target: 'x', current: null } } },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toContain('aimodel_autoscaling_signal_current{namespace="ns",name="q",signal="queueLength"} 4.5');
+    expect(text).toContain('aimodel_autoscaling_signal_target{namespace="ns",name="q",signal="queueLength"} 5');
+    expect(text).toContain('aimodel_autoscaling_signal_target{namespace="ns",name="nokeda",signal="runningRequests"} 16');
+    expect(text).not.toContain('aimodel_autoscaling_signal_current{namespace="ns",name="nokeda"');
+    expect(text).not.toContain('name="junk",signal');
+  });
+
   it('counts outcomes by reason', async () => {
     const { registry, metrics } = setUp([]);
     metrics.outcome('Ready');

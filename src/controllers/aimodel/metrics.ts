@@ -22,6 +22,7 @@ interface StoredModel {
     readyReplicas?: unknown;
     availableReplicas?: unknown;
     conditions?: unknown;
+    autoscaling?: { signal?: unknown; current?: unknown; target?: unknown } | null;
   };
 }
 
@@ -59,6 +60,26 @@ export class AIModelMetrics {
     perModel('aimodel_available_replicas', 'Available replicas of the model.', (m) => count(m.status?.availableReplicas));
     perModel('aimodel_autoscaling_min_replicas', 'spec.autoscaling.minReplicas of autoscaled models.', (m) => bound(m, 'minReplicas'));
     perModel('aimodel_autoscaling_max_replicas', 'spec.autoscaling.maxReplicas of autoscaled models.', (m) => bound(m, 'maxReplicas'));
+    const signalGauge = (name: string, help: string, field: 'current' | 'target') =>
+      registerCollectedGauge<ModelLabels | 'signal'>(registry, {
+        name,
+        help,
+        labelNames: ['namespace', 'name', 'signal'],
+        *collect() {
+          for (const m of models.list()) {
+            const autoscaling = m.status?.autoscaling;
+            const value = autoscaling?.[field];
+            if (typeof autoscaling?.signal !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) continue;
+            yield { labels: { namespace: m.metadata.namespace ?? '', name: m.metadata.name, signal: autoscaling.signal }, value };
+          }
+        },
+      });
+    signalGauge(
+      'aimodel_autoscaling_signal_current',
+      'Current value per replica of the signal the model autoscales on (status.autoscaling.current): CPU in percent of the request, requests waiting or running, or KV-cache use in percent.',
+      'current',
+    );
+    signalGauge('aimodel_autoscaling_signal_target', 'Target per replica of the signal the model autoscales on (spec.autoscaling.target).', 'target');
     registerCollectedGauge<ModelLabels | 'type' | 'status'>(registry, {
       name: 'aimodel_condition',
       help: 'Condition of a model: 1 for the current status of each condition type, 0 for the others.',

@@ -4,11 +4,12 @@
 import { AIModelStatusSchema, API_VERSION, KIND, parseAIModel } from '../../api/v1/aimodel.ts';
 import type { AIModel } from '../../api/v1/aimodel.ts';
 import { AIModels } from '../../api/v1/resource.ts';
+import { autoscalerFor, deciderHpaName } from '../../desired/autoscaling.ts';
 import { desiredChildren } from '../../desired/children.ts';
 import type { DesiredChildren } from '../../desired/children.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
-import { userClaimName } from '../../desired/deployment.ts';
-import { endpointFor, selectorFor } from '../../desired/names.ts';
+import { deploymentReplicas, userClaimName } from '../../desired/deployment.ts';
+import { childName, endpointFor, KEDA_HPA_PREFIX, selectorFor } from '../../desired/names.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { ApiError, isNotFound, isRefusal } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -20,6 +21,7 @@ import {
   PersistentVolumeClaims,
   PodDisruptionBudgets,
   PodMonitors,
+  ScaledObjects,
   Services,
 } from '../../kube/resources.ts';
 import type { ResourceType } from '../../kube/resources.ts';
@@ -50,6 +52,8 @@ export interface ModelCaches {
   pdbs: CacheReader<Child>;
   /** Absent where the operator makes no PodMonitors (their CRD is not served, or it is told not to). */
   podMonitors?: CacheReader<Child>;
+  /** Absent where KEDA's ScaledObject is not served (or the operator is told not to make them). */
+  scaledObjects?: CacheReader<Child>;
   /** Every claim in the watched namespaces: a model may wait for a user's own. */
   pvcs: CacheReader<Child>;
   /** Pods indexed by `podsByModelIndex` ("namespace/model name"). */
@@ -69,23 +73,30 @@ export interface AIModelReconcilerOptions {
 }
 
 interface ChildKind {
-  name: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor';
+  name: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler' | 'PodDisruptionBudget' | 'PersistentVolumeClaim' | 'PodMonitor' | 'ScaledObject';
   type: ResourceType;
   /** Undefined when the kind is not managed in this cluster: neither applied nor deleted. */
   cache: (c: ModelCaches) => CacheReader<Child> | undefined;
   /** PVCs hold model weights: the operator never deletes one; garbage collection does with the model. */
   deletable: boolean;
+  /** Writes the Deployment's replicas: at most one such child may exist at a time (see syncAutoscalers). */
+  autoscaler?: boolean;
 }
 
-// Apply order matters: the Deployment takes back `replicas` before the HPA it replaces is deleted.
+// Apply order matters: the Deployment takes back `replicas` before the autoscaler it replaces is
+// deleted, and the outgoing autoscaler is gone before the incoming one is made.
 const childKinds: ChildKind[] = [
   { name: 'PersistentVolumeClaim', type: PersistentVolumeClaims, cache: (c) => c.pvcs, deletable: false },
   { name: 'Deployment', type: Deployments, cache: (c) => c.deployments, deletable: true },
   { name: 'Service', type: Services, cache: (c) => c.services, deletable: true },
-  { name: 'HorizontalPodAutoscaler', type: HorizontalPodAutoscalers, cache: (c) => c.hpas, deletable: true },
+  { name: 'HorizontalPodAutoscaler', type: HorizontalPodAutoscalers, cache: (c) => c.hpas, deletable: true, autoscaler: true },
+  { name: 'ScaledObject', type: ScaledObjects, cache: (c) => c.scaledObjects, deletable: true, autoscaler: true },
   { name: 'PodDisruptionBudget', type: PodDisruptionBudgets, cache: (c) => c.pdbs, deletable: true },
   { name: 'PodMonitor', type: PodMonitors, cache: (c) => c.podMonitors, deletable: true },
 ];
+
+/** How long to wait for an outgoing autoscaler to go when no event says it went. */
+const AUTOSCALER_HANDOVER_RETRY_MS = 5_000;
 
 /** Why a model cannot be served as it is; reported on status, and retried with backoff. */
 interface Blocker {
@@ -170,9 +181,19 @@ export class AIModelReconciler implements Reconciler {
     let blocker: Blocker | undefined;
     let waitMs: number | undefined;
 
+    let autoscalersSynced = false;
     for (const kind of childKinds) {
       const cache = kind.cache(this.options.caches);
       if (cache === undefined) continue;
+      if (kind.autoscaler && !autoscalersSynced) {
+        autoscalersSynced = true;
+        if (await this.removeOutgoingAutoscalers(model, wanted, ctx)) {
+          waitMs = Math.min(waitMs ?? Infinity, AUTOSCALER_HANDOVER_RETRY_MS);
+          // The incoming autoscaler waits for the outgoing one: the others still sync.
+          for (const other of childKinds) if (other.autoscaler) wanted.delete(other.name);
+        }
+      }
+      if (kind.autoscaler && !wanted.has(kind.name)) continue;
       const intent = wanted.get(kind.name);
       if (!intent) {
         if (kind.deletable) await this.deleteUnwanted(model, kind, cache, ctx);
@@ -191,11 +212,43 @@ export class AIModelReconciler implements Reconciler {
     return { observed, ...(blocker ? { blocker } : {}), ...(waitMs !== undefined ? { waitMs } : {}) };
   }
 
+  /**
+   * Exactly one autoscaler owns the Deployment's replicas at a time. Autoscalers the model no longer
+   * wants are deleted first; the wanted one is made only once they are gone: KEDA's admission
+   * webhook refuses a ScaledObject for a Deployment another HPA scales, and two HPAs on one
+   * Deployment both stop (AmbiguousSelector). Meanwhile nobody writes replicas, so the count
+   * stays where the last autoscaler left it. True while an outgoing one is still there.
+   */
+  private async removeOutgoingAutoscalers(model: ModelObject, wanted: Map<string, Child>, ctx: ReconcileContext): Promise<boolean> {
+    const { caches } = this.options;
+    const namespace = model.metadata.namespace!;
+    const uid = model.metadata.uid ?? '';
+    let outgoing = false;
+    for (const kind of childKinds) {
+      const cache = kind.cache(caches);
+      if (!kind.autoscaler || cache === undefined || wanted.has(kind.name)) continue;
+      const owned = cache.byIndex('controller', uid).filter((obj) => obj.metadata.namespace === namespace);
+      if (owned.length === 0) continue;
+      outgoing = true;
+      if (owned.some((obj) => !obj.metadata.deletionTimestamp)) await this.deleteUnwanted(model, kind, cache, ctx);
+    }
+    // KEDA removes its own HPA when the ScaledObject goes (the object's finalizer): wait for that too.
+    if (!wanted.has('ScaledObject')) {
+      const kedaHpa = caches.hpas.get(namespace, `${KEDA_HPA_PREFIX}${childName(model, 'ScaledObject')}`);
+      if (kedaHpa !== undefined && kedaOwned(kedaHpa, model)) outgoing = true;
+    }
+    if (outgoing && [...wanted.keys()].some((kind) => childKinds.find((k) => k.name === kind)?.autoscaler)) {
+      ctx.log.info({}, 'waiting for the outgoing autoscaler to be gone before making the new one');
+      return true;
+    }
+    return false;
+  }
+
   /** Deletes anything of this kind that the model controls: it is no longer wanted. */
   private async deleteUnwanted(model: ModelObject, kind: ChildKind, cache: CacheReader<Child>, ctx: ReconcileContext): Promise<void> {
     const namespace = model.metadata.namespace!;
     for (const obj of cache.byIndex('controller', model.metadata.uid ?? '')) {
-      if (obj.metadata.namespace !== namespace) continue;
+      if (obj.metadata.namespace !== namespace || obj.metadata.deletionTimestamp) continue;
       const deleted = await this.options.client
         .delete(kind.type, namespace, obj.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata.uid! }, signal: ctx.signal })
         .catch((err: unknown) => {
@@ -297,7 +350,7 @@ export class AIModelReconciler implements Reconciler {
     ctx.log.warn({ kind: kind.name, child: name, managers: others, corrections: n }, 'another writer changed fields the operator owns');
   }
 
-  /** See handover.ts: the count is read fresh and written only if nobody scaled since. */
+  /** See handover.ts: the count is read fresh and written only if nobody scaled since. KEDA's HPA takes it over as the operator's does. */
   private async handReplicasToHpa(model: AIModel, current: Child, ctx: ReconcileContext): Promise<void> {
     const { client } = this.options;
     const fresh = await client.find<Child>(Deployments, current.metadata.namespace, current.metadata.name, ctx.signal);
@@ -325,13 +378,24 @@ export class AIModelReconciler implements Reconciler {
     const latest = (kind: ChildKind['name'], name: string | undefined, cache: CacheReader<Child>): Child | undefined =>
       name === undefined ? undefined : (observed.get(kind) ?? cache.get(namespace, name));
     const deployment = latest('Deployment', children?.deployment.metadata.name, caches.deployments);
-    const hpa = latest('HorizontalPodAutoscaler', children?.hpa?.metadata.name, caches.hpas);
+    const choice = typed ? autoscalerFor(typed, defaults) : undefined;
+    const deciderName = typed && choice ? deciderHpaName(typed, choice) : undefined;
+    let hpa: Child | undefined;
+    let scaledObject: Child | undefined;
+    if (choice?.kind === 'HorizontalPodAutoscaler') hpa = latest('HorizontalPodAutoscaler', children?.hpa?.metadata.name, caches.hpas);
+    if (choice?.kind === 'ScaledObject' && caches.scaledObjects) {
+      scaledObject = latest('ScaledObject', children?.scaledObject?.metadata.name, caches.scaledObjects);
+      const kedaHpa = deciderName === undefined ? undefined : caches.hpas.get(namespace, deciderName);
+      if (kedaHpa && kedaOwned(kedaHpa, model as { metadata: { name: string } })) hpa = kedaHpa;
+    }
     const spec = (typed?.spec ?? {}) as Partial<AIModel['spec']>;
     return computeStatus({
       generation: model.metadata.generation ?? 0,
       suspended: spec.suspend ?? false,
       autoscaling: spec.autoscaling !== undefined,
-      specReplicas: spec.replicas ?? 1,
+      ...(choice && choice.kind !== 'None' ? { autoscaler: { ...choice, ...(deciderName ? { hpaName: deciderName } : {}), name: childName(model as { metadata: { name: string } }, choice.kind === 'ScaledObject' ? 'ScaledObject' : 'HorizontalPodAutoscaler') } } : {}),
+      ...(scaledObject ? { scaledObject: scaledObject as never } : {}),
+      specReplicas: (typed ? deploymentReplicas(typed.spec, defaults) : undefined) ?? spec.replicas ?? 1,
       selector: typed ? selectorFor(typed) : (previous?.selector ?? ''),
       endpoint: typed ? endpointFor(typed, defaults.clusterDomain) : (previous?.endpoint ?? ''),
       ...(extra.invalid ? { invalid: extra.invalid } : {}),
@@ -375,6 +439,12 @@ export class AIModelReconciler implements Reconciler {
   }
 }
 
+/** True for the HPA KEDA made for this model's ScaledObject. */
+export function kedaOwned(hpa: KubeObject, model: { metadata: { name: string } }): boolean {
+  const owner = controllerOf(hpa);
+  return owner?.kind === 'ScaledObject' && owner.apiVersion.startsWith('keda.sh/') && owner.name === childName(model, 'ScaledObject');
+}
+
 /** True when the live object carries the hash of this very intent: it was applied unchanged. */
 function sameIntent(stamped: Child, live: Child): boolean {
   return live.metadata.annotations?.[intentHashAnnotation] === stamped.metadata.annotations?.[intentHashAnnotation];
@@ -385,8 +455,9 @@ function clampToBounds(model: AIModel, replicas: number): number {
   return bounds ? Math.min(bounds.maxReplicas, Math.max(bounds.minReplicas, replicas)) : replicas;
 }
 
+/** A new autoscaled model starts serving, even with minReplicas 0: its autoscaler takes it down when idle. */
 function initialAutoscaledReplicas(model: AIModel): number {
-  return clampToBounds(model, model.spec.replicas ?? model.spec.autoscaling?.minReplicas ?? 1);
+  return clampToBounds(model, model.spec.replicas ?? Math.max(1, model.spec.autoscaling?.minReplicas ?? 1));
 }
 
 function stripUndefined<T>(value: T): T {

@@ -16,6 +16,7 @@ import {
   PodDisruptionBudgets,
   PodMonitors,
   Pods,
+  ScaledObjects,
   Services,
 } from '../../kube/resources.ts';
 import type { ResourceType } from '../../kube/resources.ts';
@@ -23,7 +24,7 @@ import { MultiNamespaceCache } from '../../runtime/cache.ts';
 import type { Clock } from '../../runtime/clock.ts';
 import { Controller, enqueueControllerOwner } from '../../runtime/controller.ts';
 import type { ControllerMetrics, Request } from '../../runtime/controller.ts';
-import { byControllerUID, dropManagedFields, Informer } from '../../runtime/informer.ts';
+import { byControllerUID, controllerOf, dropManagedFields, Informer } from '../../runtime/informer.ts';
 import type { IndexFunc, KubeObject } from '../../runtime/informer.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Manager } from '../../runtime/manager.ts';
@@ -145,6 +146,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
   const hpas = cache<KubeObject>(HorizontalPodAutoscalers, owned);
   const pdbs = cache<KubeObject>(PodDisruptionBudgets, owned);
   const podMonitors = options.defaults.podMetrics === 'PodMonitor' ? cache<KubeObject>(PodMonitors, owned) : undefined;
+  const scaledObjects = options.defaults.scaledObjects ? cache<KubeObject>(ScaledObjects, owned) : undefined;
   // All claims, not only the operator's: a model whose spec.storage.existingClaim names a claim
   // that does not exist yet must hear when it appears.
   const pvcs = cache<KubeObject>(PersistentVolumeClaims, { indexers: owned.indexers, transform: owned.transform });
@@ -161,6 +163,7 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
     hpas: hpas.reader,
     pdbs: pdbs.reader,
     ...(podMonitors ? { podMonitors: podMonitors.reader } : {}),
+    ...(scaledObjects ? { scaledObjects: scaledObjects.reader } : {}),
     pvcs: pvcs.reader,
     pods: pods.reader,
   } as ModelCaches;
@@ -186,7 +189,18 @@ export function setupAIModelController(options: AIModelControllerOptions): AIMod
 
   for (const informer of models.informers) controller.watchPrimary(informer);
   const toOwner = enqueueControllerOwner({ group: GROUP, kind: KIND });
-  for (const group of [deployments, services, hpas, pdbs, ...(podMonitors ? [podMonitors] : [])]) for (const informer of group.informers) controller.watch(informer, toOwner);
+  for (const group of [deployments, services, pdbs, ...(podMonitors ? [podMonitors] : []), ...(scaledObjects ? [scaledObjects] : [])]) {
+    for (const informer of group.informers) controller.watch(informer, toOwner);
+  }
+  // KEDA copies a ScaledObject's labels to the HPA it makes (keda-hpa-<model>), so that HPA is in
+  // this cache too, controlled by the ScaledObject: its status is the model's autoscaling status.
+  const hpaToModel = (hpa: KubeObject): Iterable<Request> => {
+    const owner = controllerOf(hpa);
+    const model = hpa.metadata.labels?.[instanceLabel];
+    if (owner?.kind === 'ScaledObject' && owner.apiVersion.startsWith('keda.sh/') && model) return [{ namespace: hpa.metadata.namespace ?? '', name: model }];
+    return toOwner(hpa);
+  };
+  for (const informer of hpas.informers) controller.watch(informer, hpaToModel);
   const claimToModels = (claim: KubeObject): Request[] => [
     ...toOwner(claim),
     ...models.reader.byIndex(modelsByClaimIndex, `${claim.metadata.namespace}/${claim.metadata.name}`).map((m) => ({ namespace: m.metadata.namespace ?? '', name: m.metadata.name })),

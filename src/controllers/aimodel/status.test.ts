@@ -184,3 +184,77 @@ describe('computeStatus', () => {
     expect(cond(changed, 'Degraded')?.lastTransitionTime).toBe(T0);
   });
 });
+
+describe('computeStatus of an autoscaled model', () => {
+  const keda = { kind: 'ScaledObject' as const, name: 'm', hpaName: 'keda-hpa-m', signal: 'queueLength' as const, target: 5 };
+  const so = (conditions: { type: string; status: string; reason?: string; message?: string }[]) => ({ spec: { minReplicaCount: 0, maxReplicaCount: 6 }, status: { conditions } });
+  const soReady = so([
+    { type: 'Ready', status: 'True', reason: 'ScaledObjectReady' },
+    { type: 'Active', status: 'True', reason: 'ScalerActive' },
+    { type: 'Fallback', status: 'False' },
+  ]);
+  const kedaHpa = {
+    metadata: { name: 'keda-hpa-m' },
+    spec: { minReplicas: 1, maxReplicas: 6 },
+    status: {
+      desiredReplicas: 4,
+      currentMetrics: [{ type: 'External', external: { metric: { name: 's0-prometheus' }, current: { averageValue: '4500m' } } }],
+      conditions: [{ type: 'ScalingActive', status: 'True', reason: 'ValidMetricFound' }],
+    },
+  };
+
+  it('mirrors a ready, active ScaledObject and reports the signal per replica against its target', () => {
+    const s = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: soReady, hpa: kedaHpa, deployment: rolledOut(4) }));
+    expect(s.desiredReplicas).toBe(4);
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'ScalingActive' });
+    expect(cond(s, 'AutoscalingActive')?.message).toContain('between 0 and 6 replicas on queueLength');
+    expect(s.autoscaling).toEqual({ autoscaler: 'ScaledObject m (HorizontalPodAutoscaler keda-hpa-m)', signal: 'queueLength', target: 5, current: 4.5 });
+  });
+
+  it('is still active, idle, when KEDA scaled to zero, and then wants 0 replicas', () => {
+    const idle = so([
+      { type: 'Ready', status: 'True' },
+      { type: 'Active', status: 'False', reason: 'ScalerNotActive' },
+    ]);
+    const zeroHpa = { ...kedaHpa, status: { desiredReplicas: 0, conditions: [{ type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: 'scaling is disabled since the replica count of the target is zero' }] } };
+    const s = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: idle, hpa: zeroHpa, deployment: rolledOut(0) }));
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'Idle' });
+    expect(s.desiredReplicas).toBe(0);
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ScaledToZero' });
+  });
+
+  it('says what KEDA says when the ScaledObject is not ready, falls back, or its HPA cannot read the metric', () => {
+    const notReady = so([{ type: 'Ready', status: 'False', reason: 'ScaledObjectCheckFailed', message: 'Failed to ensure HPA is correctly created' }]);
+    const a = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: notReady, deployment: rolledOut(2) }));
+    expect(cond(a, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'ScaledObjectCheckFailed', message: 'ScaledObject m: Failed to ensure HPA is correctly created' });
+    const fallback = so([{ type: 'Ready', status: 'True' }, { type: 'Fallback', status: 'True', reason: 'FallbackExists', message: 'At least one trigger is falling back' }]);
+    expect(cond(computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: fallback, deployment: rolledOut(2) })), 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'FallbackExists' });
+    const failing = { ...kedaHpa, status: { conditions: [{ type: 'ScalingActive', status: 'False', reason: 'FailedGetExternalMetric', message: 'unable to get external metric' }] } };
+    const c = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: soReady, hpa: failing, deployment: rolledOut(2) }));
+    expect(cond(c, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'FailedGetExternalMetric', message: 'keda-hpa-m: unable to get external metric' });
+    expect(cond(computeStatus(inputs({ autoscaling: true, autoscaler: keda, deployment: rolledOut(2) })), 'AutoscalingActive')).toMatchObject({ status: 'Unknown', reason: 'WaitingForScaledObject' });
+    expect(cond(computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: so([]), deployment: rolledOut(2) })), 'AutoscalingActive')).toMatchObject({ status: 'Unknown', reason: 'WaitingForKEDA' });
+  });
+
+  it('names what is missing when the cluster cannot run the autoscaler, and wants the fixed count', () => {
+    const unavailable = { kind: 'Unavailable' as const, name: 'm', signal: 'queueLength' as const, target: 5, reason: 'KEDANotInstalled', message: 'install KEDA' };
+    const s = computeStatus(inputs({ autoscaling: true, autoscaler: unavailable, specReplicas: 3, deployment: rolledOut(3) }));
+    expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'False', reason: 'KEDANotInstalled', message: 'install KEDA' });
+    expect(s).toMatchObject({ desiredReplicas: 3, phase: 'Ready', autoscaling: { signal: 'queueLength', target: 5 } });
+    expect(s.autoscaling?.current).toBeUndefined();
+  });
+
+  it('reports CPU utilisation from the operator HPA against its target', () => {
+    const hpa = {
+      metadata: { name: 'm' },
+      spec: { minReplicas: 2, maxReplicas: 20 },
+      status: {
+        desiredReplicas: 3,
+        currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 95, averageValue: '950m' } } }],
+        conditions: [{ type: 'ScalingActive', status: 'True', reason: 'ValidMetricFound' }],
+      },
+    };
+    const s = computeStatus(inputs({ autoscaling: true, autoscaler: { kind: 'HorizontalPodAutoscaler', name: 'm', hpaName: 'm', signal: 'cpuUtilizationPercent', target: 80 }, hpa, deployment: rolledOut(3) }));
+    expect(s.autoscaling).toEqual({ autoscaler: 'HorizontalPodAutoscaler m', signal: 'cpuUtilizationPercent', target: 80, current: 95 });
+  });
+});

@@ -1,6 +1,8 @@
 // The status an AIModel should report, as a pure function of what the cluster shows: the
 // Deployment's rollout, the HPA's decision and the pods' troubles. Conditions follow the
 // metav1.Condition conventions: a condition's lastTransitionTime changes only when its status does.
+import { quantityValue } from '../../api/v1/formats.ts';
+import type { AutoscalingSignal } from '../../api/v1/autoscaling.ts';
 import { downloadingPod, rootCause } from './rootcause.ts';
 import type { PodJson } from './rootcause.ts';
 
@@ -28,9 +30,19 @@ export interface ModelStatus {
   updatedReplicas?: number;
   availableReplicas?: number;
   desiredReplicas?: number;
+  autoscaling?: AutoscalingStatus;
   selector?: string;
   endpoint?: string;
 }
+
+export interface AutoscalingStatus {
+  autoscaler?: string;
+  signal?: AutoscalingSignal;
+  target?: number;
+  current?: number;
+}
+
+type ConditionView = { type: string; status: string; reason?: string; message?: string };
 
 interface DeploymentView {
   metadata: { generation?: number };
@@ -47,19 +59,39 @@ interface DeploymentView {
 }
 
 interface HpaView {
+  metadata?: { name?: string };
   spec?: { minReplicas?: number; maxReplicas?: number };
   status?: {
     desiredReplicas?: number;
     currentReplicas?: number;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    currentMetrics?: MetricStatusView[];
+    conditions?: ConditionView[];
   };
 }
+
+type MetricValueView = { averageUtilization?: number; averageValue?: string | number; value?: string | number };
+type MetricStatusView = {
+  type?: string;
+  resource?: { name?: string; current?: MetricValueView };
+  external?: { metric?: { name?: string }; current?: MetricValueView };
+};
+
+interface ScaledObjectView {
+  spec?: { minReplicaCount?: number; maxReplicaCount?: number };
+  status?: { conditions?: ConditionView[] };
+}
+
+/** The autoscaler the model's spec asks for in this cluster; see desired/autoscaling.ts. */
+export type AutoscalerInput =
+  | { kind: 'HorizontalPodAutoscaler'; name: string; hpaName?: string; signal?: AutoscalingSignal; target?: number }
+  | { kind: 'ScaledObject'; name: string; hpaName?: string; signal: AutoscalingSignal; target: number }
+  | { kind: 'Unavailable'; name: string; signal: AutoscalingSignal; target: number; reason: string; message: string };
 
 export interface StatusInputs {
   generation: number;
   suspended: boolean;
   autoscaling: boolean;
-  /** spec.replicas: what the model wants without autoscaling. */
+  /** What the operator sets the Deployment to when no autoscaler does: spec.replicas (or, for an autoscaler that cannot run, its fallback count). */
   specReplicas: number;
   selector: string;
   endpoint: string;
@@ -67,8 +99,12 @@ export interface StatusInputs {
   invalid?: { field: string; message: string }[];
   /** A child the API server refused, e.g. a PVC that does not exist or a rejected field. */
   childError?: { reason: string; message: string };
+  /** Absent when autoscaling is off or suspended. */
+  autoscaler?: AutoscalerInput;
   deployment?: DeploymentView;
+  /** The HPA that decides the count: the operator's own, or the one KEDA made for the ScaledObject. */
   hpa?: HpaView;
+  scaledObject?: ScaledObjectView;
   pods: readonly PodJson[];
   previous?: ModelStatus;
   now: string;
@@ -109,7 +145,8 @@ export function computeStatus(input: StatusInputs): ModelStatus {
   const d = input.deployment;
   const ds = d?.status ?? {};
   const hpaDesired = input.hpa?.status?.desiredReplicas;
-  const desired = input.suspended ? 0 : input.autoscaling ? (hpaDesired || d?.spec?.replicas || 0) : input.specReplicas;
+  const autoscaled = input.autoscaling && input.autoscaler?.kind !== 'Unavailable';
+  const desired = input.suspended ? 0 : autoscaled ? (hpaDesired || d?.spec?.replicas || 0) : input.specReplicas;
   const counts = {
     replicas: ds.replicas ?? 0,
     readyReplicas: ds.readyReplicas ?? 0,
@@ -148,20 +185,8 @@ export function computeStatus(input: StatusInputs): ModelStatus {
       ? condition('Progressing', 'False', 'ProgressDeadlineExceeded', deploymentCondition('Progressing')?.message ?? 'the rollout made no progress')
       : condition('Progressing', 'True', d ? 'RollingOut' : 'Creating', d ? `${counts.updatedReplicas} of ${plural(desired, 'replica')} updated, ${counts.availableReplicas} available` : 'creating the Deployment');
 
-  let autoscaling = condition('AutoscalingActive', 'False', 'AutoscalingDisabled', 'spec.autoscaling is not set');
-  if (input.suspended && input.autoscaling) autoscaling = condition('AutoscalingActive', 'False', 'Suspended', 'autoscaling is paused while the model is suspended');
-  else if (input.autoscaling) {
-    const active = input.hpa?.status?.conditions?.find((c) => c.type === 'ScalingActive');
-    const limited = input.hpa?.status?.conditions?.find((c) => c.type === 'ScalingLimited');
-    if (!input.hpa?.status?.conditions) autoscaling = condition('AutoscalingActive', 'Unknown', 'WaitingForHPA', 'the HorizontalPodAutoscaler has not reported yet');
-    else if (active?.status === 'True') {
-      const bounds = `between ${input.hpa.spec?.minReplicas ?? 1} and ${input.hpa.spec?.maxReplicas} replicas`;
-      const note = limited?.status === 'True' ? `; ${limited.message ?? 'limited by its bounds'}` : '';
-      autoscaling = condition('AutoscalingActive', 'True', limited?.status === 'True' ? (limited.reason ?? 'ScalingLimited') : 'ScalingActive', `scaling ${bounds}, desired ${hpaDesired ?? desired}${note}`);
-    } else {
-      autoscaling = condition('AutoscalingActive', 'False', active?.reason ?? 'ScalingInactive', active?.message ?? 'the HorizontalPodAutoscaler cannot scale');
-    }
-  }
+  const autoscaling = autoscalingCondition(input, desired);
+  const autoscalingStatus = input.suspended ? undefined : autoscalingView(input);
 
   let ready: Omit<Condition, 'lastTransitionTime'>;
   let phase: Phase;
@@ -196,6 +221,83 @@ export function computeStatus(input: StatusInputs): ModelStatus {
     ...base,
     phase,
     ...counts,
+    ...(autoscalingStatus ? { autoscaling: autoscalingStatus } : {}),
     conditions: stamp([ready, available, progressing, degraded, autoscaling], input.generation, input.previous?.conditions, input.now),
   };
+}
+
+/** AutoscalingActive mirrors what the autoscaler itself says: the HPA's conditions, or KEDA's. */
+function autoscalingCondition(input: StatusInputs, desired: number): Omit<Condition, 'lastTransitionTime'> {
+  const scaler = input.autoscaler;
+  if (!input.autoscaling) return condition('AutoscalingActive', 'False', 'AutoscalingDisabled', 'spec.autoscaling is not set');
+  if (input.suspended) return condition('AutoscalingActive', 'False', 'Suspended', 'autoscaling is paused while the model is suspended');
+  if (scaler?.kind === 'Unavailable') return condition('AutoscalingActive', 'False', scaler.reason, scaler.message);
+  const hpa = input.hpa;
+  const hpaCondition = (type: string) => hpa?.status?.conditions?.find((c) => c.type === type);
+  const active = hpaCondition('ScalingActive');
+  const limited = hpaCondition('ScalingLimited');
+  const hpaName = hpa?.metadata?.name ?? scaler?.hpaName ?? 'the HorizontalPodAutoscaler';
+  if (scaler?.kind === 'ScaledObject') {
+    const so = input.scaledObject;
+    if (so === undefined) return condition('AutoscalingActive', 'Unknown', 'WaitingForScaledObject', `making ScaledObject ${scaler.name}`);
+    const soCondition = (type: string) => so.status?.conditions?.find((c) => c.type === type);
+    const ready = soCondition('Ready');
+    if (ready === undefined || ready.status === 'Unknown') {
+      return condition('AutoscalingActive', 'Unknown', 'WaitingForKEDA', `KEDA has not reported on ScaledObject ${scaler.name} yet (is the KEDA operator running?)`);
+    }
+    if (ready.status !== 'True') {
+      return condition('AutoscalingActive', 'False', ready.reason || 'ScaledObjectNotReady', `ScaledObject ${scaler.name}: ${ready.message || 'not ready'}`);
+    }
+    const fallback = soCondition('Fallback');
+    if (fallback?.status === 'True') {
+      return condition('AutoscalingActive', 'False', fallback.reason || 'FallbackActive', `ScaledObject ${scaler.name}: ${fallback.message || 'KEDA cannot read the signal and uses its fallback'}`);
+    }
+    // At zero replicas KEDA's HPA says ScalingDisabled: KEDA itself decides, which is working as meant.
+    if (active?.status === 'False' && active.reason !== 'ScalingDisabled') {
+      return condition('AutoscalingActive', 'False', active.reason ?? 'ScalingInactive', `${hpaName}: ${active.message ?? 'cannot scale'}`);
+    }
+    const bounds = `between ${so.spec?.minReplicaCount ?? 0} and ${so.spec?.maxReplicaCount ?? '?'} replicas`;
+    const triggered = soCondition('Active');
+    if (triggered?.status !== 'True') {
+      return condition('AutoscalingActive', 'True', 'Idle', `ScaledObject ${scaler.name} scales ${bounds} on ${scaler.signal}; the signal is at its idle value, desired ${desired}`);
+    }
+    const note = limited?.status === 'True' ? `; ${limited.message ?? 'limited by its bounds'}` : '';
+    return condition('AutoscalingActive', 'True', limited?.status === 'True' ? (limited.reason ?? 'ScalingLimited') : 'ScalingActive', `ScaledObject ${scaler.name} scales ${bounds} on ${scaler.signal}, desired ${desired}${note}`);
+  }
+  if (!hpa?.status?.conditions) return condition('AutoscalingActive', 'Unknown', 'WaitingForHPA', 'the HorizontalPodAutoscaler has not reported yet');
+  if (active?.status === 'True') {
+    const bounds = `between ${hpa.spec?.minReplicas ?? 1} and ${hpa.spec?.maxReplicas} replicas`;
+    const note = limited?.status === 'True' ? `; ${limited.message ?? 'limited by its bounds'}` : '';
+    return condition('AutoscalingActive', 'True', limited?.status === 'True' ? (limited.reason ?? 'ScalingLimited') : 'ScalingActive', `scaling ${bounds}, desired ${hpa.status.desiredReplicas ?? desired}${note}`);
+  }
+  return condition('AutoscalingActive', 'False', active?.reason ?? 'ScalingInactive', active?.message ?? 'the HorizontalPodAutoscaler cannot scale');
+}
+
+/** The signal's current value per replica, as the deciding HPA last measured it, against its target. */
+function autoscalingView(input: StatusInputs): AutoscalingStatus | undefined {
+  const scaler = input.autoscaler;
+  if (!input.autoscaling || scaler === undefined) return undefined;
+  const view: AutoscalingStatus = {};
+  if (scaler.kind === 'HorizontalPodAutoscaler') view.autoscaler = `HorizontalPodAutoscaler ${scaler.name}`;
+  if (scaler.kind === 'ScaledObject') view.autoscaler = `ScaledObject ${scaler.name} (HorizontalPodAutoscaler ${scaler.hpaName ?? '?'})`;
+  if (scaler.signal !== undefined) view.signal = scaler.signal;
+  if (scaler.target !== undefined) view.target = scaler.target;
+  const current = currentValue(scaler, input.hpa?.status?.currentMetrics ?? []);
+  if (current !== undefined) view.current = current;
+  return view;
+}
+
+function currentValue(scaler: AutoscalerInput, metrics: readonly MetricStatusView[]): number | undefined {
+  if (scaler.kind === 'HorizontalPodAutoscaler' && scaler.signal === 'cpuUtilizationPercent') {
+    const cpu = metrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current?.averageUtilization;
+    return typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
+  }
+  if (scaler.kind === 'ScaledObject') {
+    // KEDA's one trigger is the HPA's one External metric; AverageValue is the total per replica.
+    const value = metrics.find((m) => m.type === 'External')?.external?.current?.averageValue;
+    const number = value === undefined ? undefined : quantityValue(value);
+    // Status carries a plain number: round off the milli-units quantities bring.
+    return number === undefined || !Number.isFinite(number) || number < 0 ? undefined : Math.round(number * 1000) / 1000;
+  }
+  return undefined;
 }
