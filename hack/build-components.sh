@@ -70,22 +70,26 @@ build() {
     check_proxy
     say "$name $version: building $* (first build takes minutes)"
     local t0=$SECONDS log="$CACHE/$name-build.log"
-    mkdir -p "$out/bin"
+    # Built aside and moved into place whole: a build killed halfway leaves nothing that looks done.
+    local staging="$out/bin.building.$$"
+    rm -rf "$out/bin" "$staging"; mkdir -p "$staging"
     # Progress: the go command is silent while compiling, so report elapsed time periodically.
     ( while sleep 30; do say "$name $version: still building ($((SECONDS - t0))s)"; done ) &
     local ticker=$!
     # A single package is named after the component (go would name etcd's "server").
-    local target="$out/bin/"; [ $# -eq 1 ] && target="$out/bin/$name"
+    local target="$staging/"; [ $# -eq 1 ] && target="$staging/$name"
     if ! (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$target" "$@") >"$log" 2>&1; then
       kill "$ticker" 2>/dev/null || true
+      rm -rf "$staging"
       tail -n 40 "$log" >&2
       if grep -qi "no space left" "$log"; then die "disk full while building $name"; fi
       die "building $name failed; full log: $log"
     fi
     kill "$ticker" 2>/dev/null || true
     if [ -n "$prefix" ]; then
-      for bin in "$out"/bin/*; do mv "$bin" "$out/bin/$prefix$(basename "$bin")"; done
+      for bin in "$staging"/*; do mv "$bin" "$staging/$prefix$(basename "$bin")"; done
     fi
+    mv "$staging" "$out/bin"
     touch "$out/.complete"
     say "$name $version: built in $((SECONDS - t0))s"
   fi
