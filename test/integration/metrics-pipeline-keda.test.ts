@@ -140,7 +140,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
 
       load.set({ gauges: { [WAITING]: 0 } });
       await waitForObject(client, Deployments, ns, 'queue', (d) => replicasOf(d) === 1, { timeoutMs: 150_000, description: 'the Deployment back at 1 replica with an empty queue' });
-      const seen = await replicas.stop();
+      const seen = await replicas.stop(1);
       expect(seen).toContain(4);
       expect(Math.max(...seen)).toBe(4);
       expect(Math.min(...seen)).toBe(1);
@@ -169,7 +169,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
     await setPodLoad(client, ns, 'router', { gauges: { [WAITING]: 3 } });
     await waitForObject(client, Deployments, ns, 'sleepy', (d) => (replicasOf(d) ?? 0) >= 1 && readyOf(d) >= 1, { timeoutMs: 120_000, description: 'the Deployment back to a ready replica' });
     await waitForObject(client, ScaledObjects, ns, 'sleepy', (so) => hasCondition(so, 'Active'), { timeoutMs: 30_000, description: 'the ScaledObject Active' });
-    const seen = await replicas.stop();
+    const seen = await replicas.stop(1);
     expect(seen).toContain(0);
     expect(seen.at(-1)).toBe(1);
     expect(Math.max(...seen)).toBe(1);

@@ -136,7 +136,7 @@ describe('the local cluster metrics pipeline (metrics-server, by default)', () =
         timeoutMs: 150_000,
         description: 'the Deployment back at 1 replica once the load is gone',
       });
-      const seen = await replicas.stop();
+      const seen = await replicas.stop(1);
       expect(seen).toContain(4);
       expect(Math.max(...seen)).toBe(4);
       expect(Math.min(...seen)).toBe(1);

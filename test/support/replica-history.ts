@@ -14,14 +14,24 @@ export function hasCondition(obj: KubeObject | undefined, type: string, reason?:
 
 type Scaled = KubeObject & { spec?: { replicas?: number } };
 
-/** Records spec.replicas of one Deployment until stop(), which returns the values in order. */
-export async function watchDeploymentReplicas(client: KubeClient, namespace: string, name: string): Promise<{ stop(): Promise<number[]> }> {
+export interface ReplicaHistory {
+  /**
+   * Stops recording and returns the values in order. With last, first waits (up to timeoutMs)
+   * until the watch has delivered that value: another client may have seen it a moment earlier.
+   */
+  stop(last?: number, timeoutMs?: number): Promise<number[]>;
+}
+
+/** Records spec.replicas of one Deployment until stop(). */
+export async function watchDeploymentReplicas(client: KubeClient, namespace: string, name: string): Promise<ReplicaHistory> {
   const seen: number[] = [];
   const abort = new AbortController();
   const options = { namespace, fieldSelector: `metadata.name=${name}` };
+  let changed: () => void = () => {};
   const record = (d: Scaled) => {
     const replicas = d.spec?.replicas ?? 1;
     if (seen.at(-1) !== replicas) seen.push(replicas);
+    changed();
   };
   let failure: unknown;
   // Relists and watches again when the API server ends a watch, so no change goes unseen for long.
@@ -43,7 +53,18 @@ export async function watchDeploymentReplicas(client: KubeClient, namespace: str
   const first = await client.get<Scaled>(Deployments, namespace, name);
   if (seen.length === 0) record(first);
   return {
-    async stop() {
+    async stop(last?: number, timeoutMs = 30_000) {
+      if (last !== undefined && seen.at(-1) !== last) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          changed = () => {
+            if (seen.at(-1) === last) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+        });
+      }
       abort.abort();
       await watching;
       if (failure) throw failure;
