@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Node and Go, from Debian's packages, when it is missing:
-# prometheus (the real scraper of the metrics end-to-end test), openssl (certificates of the
-# local cluster) and setpriv (util-linux; components die with their owner). Runs before
+# prometheus (the real scraper of the metrics end-to-end test, and of the local cluster started
+# with KEDA), openssl (certificates of the local cluster) and setpriv (util-linux; components die
+# with their owner). Runs before
 # `npm test`; a no-op when everything is there. With the argument `image` (hack/image.sh), what
 # building and running the container image needs instead: buildah and debootstrap.
 set -euo pipefail
