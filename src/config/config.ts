@@ -161,7 +161,7 @@ export const options = {
   defaultCpuRequest: option(
     'default-cpu-request',
     z.string().regex(/^([0-9]+(\.[0-9]+)?m?|[0-9]+(\.[0-9]+)?)$/, { message: 'expected a CPU quantity such as 1, 500m or 0.5' }).refine((q) => parseFloat(q) > 0, { message: 'must be more than 0' }),
-    'CPU request of the model container of an AIModel that autoscales on CPU utilisation (the default target) and names no CPU request or limit: the HPA divides CPU use by the request.',
+    'The CPU request a CPU utilisation target (the default target) is measured against when the AIModel names no CPU request or limit: its HPA targets that share of this much CPU per pod (an AverageValue target, which needs no request on the pods, so the pods are not changed).',
     '1',
   ),
   logLevel: option('log-level', z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']), 'Log level: trace, debug, info, warn, error or fatal.', 'info'),

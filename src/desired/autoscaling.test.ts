@@ -117,23 +117,23 @@ describe('engine-signal targets', () => {
 
 describe('CPU targets', () => {
   it('target.cpuUtilizationPercent makes the operator HPA on CPU, and no ScaledObject', () => {
-    const c = children({ autoscaling: { minReplicas: 1, maxReplicas: 4, target: { cpuUtilizationPercent: 60 } } });
+    const c = children({ resources: { requests: { cpu: '4' } }, autoscaling: { minReplicas: 1, maxReplicas: 4, target: { cpuUtilizationPercent: 60 } } });
     expect(c.scaledObject).toBeUndefined();
     expect(c.hpa!.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
   });
 
-  it('give the model container the default CPU request when it names no CPU request or limit', () => {
-    const request = (spec: Partial<AIModelSpecInput>, config = keda) => children(spec, { ...config, defaultCpuRequest: '250m' }).deployment.spec.template.spec!.containers[0]!.resources;
-    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 } })).toEqual({ requests: { cpu: '250m' } });
-    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { requests: { memory: '1Gi' } } })).toEqual({ requests: { memory: '1Gi', cpu: '250m' } });
-    // The user's request or limit wins (Kubernetes takes the request from the limit).
-    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { requests: { cpu: '2' } } })).toEqual({ requests: { cpu: '2' } });
-    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4 }, resources: { limits: { cpu: '3' } } })).toEqual({ limits: { cpu: '3' } });
-    // Only where a CPU utilisation target needs it.
-    expect(request({ replicas: 2 })).toBeUndefined();
-    expect(request(vllmQueue())).toBeUndefined();
-    const podsMetric = { type: 'Pods' as const, pods: { metric: { name: 'q' }, target: { type: 'AverageValue' as const, averageValue: 3 } } };
-    expect(request({ autoscaling: { minReplicas: 1, maxReplicas: 4, metrics: [podsMetric] } })).toBeUndefined();
+  it('measure a model that requests no CPU against the default request, with an AverageValue that needs none on the pods', () => {
+    const cpuMetric = (spec: Partial<AIModelSpecInput>, config: OperatorDefaults = keda) => children(spec, config).hpa!.spec.metrics![0]!.resource!.target;
+    const bounds = { minReplicas: 1, maxReplicas: 4 };
+    expect(cpuMetric({ autoscaling: bounds })).toEqual({ type: 'AverageValue', averageValue: '800m' });
+    expect(cpuMetric({ autoscaling: { ...bounds, target: { cpuUtilizationPercent: 50 } } }, { ...keda, defaultCpuRequest: '250m' })).toEqual({ type: 'AverageValue', averageValue: '125m' });
+    // With a request, or a limit Kubernetes takes the request from, utilisation can be computed.
+    expect(cpuMetric({ autoscaling: bounds, resources: { requests: { cpu: '2' } } })).toEqual({ type: 'Utilization', averageUtilization: 80 });
+    expect(cpuMetric({ autoscaling: bounds, resources: { limits: { cpu: '3' } } })).toEqual({ type: 'Utilization', averageUtilization: 80 });
+    // The pods are the same with autoscaling or without: switching it on or off rolls nothing out.
+    const template = (spec: Partial<AIModelSpecInput>) => children(spec).deployment.spec.template;
+    expect(template({ replicas: 2, autoscaling: bounds })).toEqual(template({ replicas: 2 }));
+    expect(template({ replicas: 2 }).spec!.containers[0]!.resources).toBeUndefined();
   });
 });
 

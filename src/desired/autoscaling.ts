@@ -4,7 +4,9 @@
 // engine signal goes to a KEDA ScaledObject whose Prometheus trigger sums the engine's gauge over
 // the model's pods; KEDA makes an HPA of its own (keda-hpa-<model>) with an External metric of
 // target type AverageValue, so replicas = ceil(sum / target): the per-replica target a user wrote.
+import type { V2MetricTarget } from '@kubernetes/client-node';
 import type { AIModel } from '../api/v1/aimodel.ts';
+import { quantityValue } from '../api/v1/formats.ts';
 import { type AutoscalingSignal, engineSignalOf } from '../api/v1/autoscaling.ts';
 import type { EngineSignal } from '../api/v1/engine.ts';
 import type { OperatorDefaults } from './defaults.ts';
@@ -65,6 +67,30 @@ export function cpuTarget(model: Pick<AIModel, 'spec'>): number | undefined {
     autoscaling.targetCPUUtilizationPercentage ??
     ((autoscaling.metrics ?? []).length === 0 ? DEFAULT_CPU_UTILIZATION : undefined)
   );
+}
+
+/** True when utilisation can be computed: the pods request CPU (Kubernetes takes a missing request from the limit). */
+export function requestsCpu(model: Pick<AIModel, 'spec'>): boolean {
+  const resources = model.spec.resources;
+  return resources?.requests?.cpu !== undefined || resources?.limits?.cpu !== undefined;
+}
+
+/** CPU cores of --default-cpu-request. */
+export function defaultCpuCores(defaults: Pick<OperatorDefaults, 'defaultCpuRequest'>): number {
+  return quantityValue(defaults.defaultCpuRequest) ?? 1;
+}
+
+/**
+ * A CPU utilisation target as the HPA gets it. Utilisation is use divided by request, and without
+ * a request the HPA reports FailedGetResourceMetric and never scales. A model that names no CPU
+ * request is measured against --default-cpu-request instead: the target becomes an average of
+ * that share of it per pod (AverageValue), which needs no request on the pods, so the pod
+ * template, and the rollout, never depend on whether the model autoscales.
+ */
+export function cpuMetricTarget(model: Pick<AIModel, 'spec'>, percent: number, defaults: Pick<OperatorDefaults, 'defaultCpuRequest'>): V2MetricTarget {
+  if (requestsCpu(model)) return { type: 'Utilization', averageUtilization: percent };
+  const millicores = Math.max(1, Math.round((defaultCpuCores(defaults) * 1000 * percent) / 100));
+  return { type: 'AverageValue', averageValue: `${millicores}m` };
 }
 
 /** The name of the HorizontalPodAutoscaler that decides a model's replica count under this choice. */

@@ -11,7 +11,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { AIModel } from '../api/v1/aimodel.ts';
 import type { MetricSpec, MetricTarget } from '../api/v1/autoscaling.ts';
-import { autoscalerFor, cpuTarget, desiredScaledObject } from './autoscaling.ts';
+import { autoscalerFor, cpuMetricTarget, cpuTarget, desiredScaledObject } from './autoscaling.ts';
 import type { ScaledObject } from './autoscaling.ts';
 import type { OperatorDefaults } from './defaults.ts';
 import { desiredDeployment, metricsEndpoint, PORT_NAME } from './deployment.ts';
@@ -88,16 +88,13 @@ export { DEFAULT_CPU_UTILIZATION } from './autoscaling.ts';
 
 export function desiredHorizontalPodAutoscaler(
   model: AIModel,
-  defaults: Pick<OperatorDefaults, 'scaledObjects' | 'prometheusAddress'>,
+  defaults: Pick<OperatorDefaults, 'scaledObjects' | 'prometheusAddress' | 'defaultCpuRequest'>,
 ): Intent<V2HorizontalPodAutoscaler> | undefined {
   const autoscaling = model.spec.autoscaling;
   if (autoscaling === undefined || autoscalerFor(model, defaults).kind !== 'HorizontalPodAutoscaler') return undefined;
   const userMetrics = (autoscaling.metrics ?? []).map(metricSpec);
   const cpu = cpuTarget(model);
-  const cpuMetrics: V2MetricSpec[] =
-    cpu === undefined
-      ? []
-      : [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: cpu } } }];
+  const cpuMetrics: V2MetricSpec[] = cpu === undefined ? [] : [{ type: 'Resource', resource: { name: 'cpu', target: cpuMetricTarget(model, cpu, defaults) } }];
   const hpa: Intent<V2HorizontalPodAutoscaler> = {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',

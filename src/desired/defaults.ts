@@ -54,9 +54,9 @@ export type OperatorDefaults = {
   /** KEDA's cooldownPeriod: how long the signal must be 0 before a model with minReplicas 0 goes to zero. */
   kedaCooldownPeriodSeconds: number;
   /**
-   * CPU request of the model container of a model that autoscales on CPU and names no CPU request
-   * or limit (--default-cpu-request): utilisation is use divided by request, so without one the
-   * HPA cannot compute it.
+   * The CPU request a CPU utilisation target is measured against when the model names no CPU
+   * request or limit (--default-cpu-request): the HPA targets that share of it per pod as an
+   * AverageValue, since utilisation cannot be computed without a request.
    */
   defaultCpuRequest: string;
 };

@@ -24,7 +24,7 @@ import {
   type ProbeSettings,
 } from '../api/v1/pod.ts';
 import { parseSourceUri } from '../api/v1/source.ts';
-import { autoscalerFor, cpuTarget, fixedReplicas } from './autoscaling.ts';
+import { autoscalerFor, fixedReplicas } from './autoscaling.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './defaults.ts';
 import type { OperatorDefaults } from './defaults.ts';
 import { enginePreset, type ServeContext } from './engines/index.ts';
@@ -350,7 +350,7 @@ function container(spec: AIModelSpec, defaults: OperatorDefaults, weights: Weigh
   const args = spec.command !== undefined ? [...(spec.args ?? [])] : [...serve.args, ...(spec.args ?? [])];
   if (command !== undefined) result.command = [...command];
   if (args.length > 0) result.args = args;
-  const resources = withDefaultCpuRequest(spec, defaults, resourceRequirements(spec));
+  const resources = resourceRequirements(spec);
   if (resources !== undefined) result.resources = resources;
   const { startup, readiness, liveness } = effectiveProbes(spec);
   if (startup.enabled) result.startupProbe = httpProbe(startup);
@@ -414,17 +414,6 @@ function resourceRequirements(spec: AIModelSpec, options: { standardOnly?: boole
   if (requests !== undefined && Object.keys(requests).length > 0) result.requests = quantityMap(requests);
   if (Object.keys(limits).length > 0) result.limits = quantityMap(limits);
   return Object.keys(result).length > 0 ? result : undefined;
-}
-
-/**
- * A CPU HPA divides use by request: without a request it reports FailedGetResourceMetric and never
- * scales. A model autoscaling on CPU that names neither a CPU request nor a CPU limit (from which
- * Kubernetes would take the request) gets the operator's default request.
- */
-function withDefaultCpuRequest(spec: AIModelSpec, defaults: OperatorDefaults, resources: V1ResourceRequirements | undefined): V1ResourceRequirements | undefined {
-  if (spec.suspend || cpuTarget({ spec }) === undefined) return resources;
-  if (resources?.requests?.cpu !== undefined || resources?.limits?.cpu !== undefined) return resources;
-  return { ...resources, requests: { ...resources?.requests, cpu: defaults.defaultCpuRequest } };
 }
 
 type ProbeSpec = AIModelSpec['probes']['startup'];

@@ -49,7 +49,8 @@ describe('desiredChildren for the seed model', () => {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpt-4o-agent' },
       minReplicas: 2,
       maxReplicas: 20,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }],
+      // The seed names no CPU request: 80% of the operator's default request (1 CPU) per pod, which needs none.
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '800m' } } }],
     });
   });
 
@@ -75,8 +76,6 @@ describe('desiredChildren for the seed model', () => {
         readOnlyRootFilesystem: true,
         runAsNonRoot: true,
       },
-      // The seed autoscales on CPU (80%) and names no request: the operator's default, so the HPA can compute utilisation.
-      resources: { requests: { cpu: '1' } },
       startupProbe: {
         httpGet: { path: '/health', port: 'http' },
         initialDelaySeconds: 0,
@@ -190,7 +189,8 @@ describe('autoscaling metrics', () => {
     ['custom metrics only: no CPU', { metrics: [queue] }, [queueOut]],
     ['both', { targetCPUUtilizationPercentage: 70, metrics: [queue] }, [cpu(70), queueOut]],
   ] as [string, object, object[]][])('%s', (_, extra, metrics) => {
-    expect(children({ autoscaling: { maxReplicas: 8, ...extra } }).hpa!.spec.metrics).toEqual(metrics);
+    // With a CPU request, utilisation (see autoscaling.test.ts for models without one).
+    expect(children({ resources: { requests: { cpu: '2' } }, autoscaling: { maxReplicas: 8, ...extra } }).hpa!.spec.metrics).toEqual(metrics);
   });
 
   it('passes external metrics with selectors and behavior through', () => {

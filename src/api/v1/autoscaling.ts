@@ -205,7 +205,7 @@ const TargetSchema = withRules(
         .max(100)
         .optional()
         .describe(
-          'Mean CPU use per replica, in percent of the model container\'s CPU request, through a HorizontalPodAutoscaler (needs the metrics.k8s.io API, e.g. metrics-server). Without resources.requests.cpu the operator gives the container its default request (--default-cpu-request).',
+          'Mean CPU use per replica, in percent of the model container\'s CPU request, through a HorizontalPodAutoscaler (needs the metrics.k8s.io API, e.g. metrics-server). Without a CPU request or limit it is measured against the operator\'s --default-cpu-request (1 CPU unless set): the HPA then targets that share of it per pod.',
         ),
       queueLength: z
         .int()

@@ -4,7 +4,7 @@
 import { AIModelStatusSchema, API_VERSION, KIND, parseAIModel } from '../../api/v1/aimodel.ts';
 import type { AIModel } from '../../api/v1/aimodel.ts';
 import { AIModels } from '../../api/v1/resource.ts';
-import { autoscalerFor, deciderHpaName } from '../../desired/autoscaling.ts';
+import { autoscalerFor, deciderHpaName, defaultCpuCores, requestsCpu } from '../../desired/autoscaling.ts';
 import { desiredChildren } from '../../desired/children.ts';
 import type { DesiredChildren } from '../../desired/children.ts';
 import type { OperatorDefaults } from '../../desired/defaults.ts';
@@ -393,7 +393,16 @@ export class AIModelReconciler implements Reconciler {
       generation: model.metadata.generation ?? 0,
       suspended: spec.suspend ?? false,
       autoscaling: spec.autoscaling !== undefined,
-      ...(choice && choice.kind !== 'None' ? { autoscaler: { ...choice, ...(deciderName ? { hpaName: deciderName } : {}), name: childName(model as { metadata: { name: string } }, choice.kind === 'ScaledObject' ? 'ScaledObject' : 'HorizontalPodAutoscaler') } } : {}),
+      ...(typed && choice && choice.kind !== 'None'
+        ? {
+            autoscaler: {
+              ...choice,
+              ...(deciderName ? { hpaName: deciderName } : {}),
+              ...(choice.kind === 'HorizontalPodAutoscaler' && choice.signal === 'cpuUtilizationPercent' && !requestsCpu(typed) ? { cpuBaseCores: defaultCpuCores(defaults) } : {}),
+              name: childName(typed, choice.kind === 'ScaledObject' ? 'ScaledObject' : 'HorizontalPodAutoscaler'),
+            },
+          }
+        : {}),
       ...(scaledObject ? { scaledObject: scaledObject as never } : {}),
       specReplicas: (typed ? deploymentReplicas(typed.spec, defaults) : undefined) ?? spec.replicas ?? 1,
       selector: typed ? selectorFor(typed) : (previous?.selector ?? ''),

@@ -257,4 +257,14 @@ describe('computeStatus of an autoscaled model', () => {
     const s = computeStatus(inputs({ autoscaling: true, autoscaler: { kind: 'HorizontalPodAutoscaler', name: 'm', hpaName: 'm', signal: 'cpuUtilizationPercent', target: 80 }, hpa, deployment: rolledOut(3) }));
     expect(s.autoscaling).toEqual({ autoscaler: 'HorizontalPodAutoscaler m', signal: 'cpuUtilizationPercent', target: 80, current: 95 });
   });
+
+  it('reports CPU in percent of the default request when the HPA measures an AverageValue of it', () => {
+    const hpa = {
+      metadata: { name: 'm' },
+      spec: { minReplicas: 2, maxReplicas: 20 },
+      status: { currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageValue: '450m' } } }], conditions: [{ type: 'ScalingActive', status: 'True' }] },
+    };
+    const scaler = { kind: 'HorizontalPodAutoscaler' as const, name: 'm', signal: 'cpuUtilizationPercent' as const, target: 80, cpuBaseCores: 0.5 };
+    expect(computeStatus(inputs({ autoscaling: true, autoscaler: scaler, hpa, deployment: rolledOut(2) })).autoscaling?.current).toBe(90);
+  });
 });

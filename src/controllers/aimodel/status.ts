@@ -83,7 +83,15 @@ interface ScaledObjectView {
 
 /** The autoscaler the model's spec asks for in this cluster; see desired/autoscaling.ts. */
 export type AutoscalerInput =
-  | { kind: 'HorizontalPodAutoscaler'; name: string; hpaName?: string; signal?: AutoscalingSignal; target?: number }
+  | {
+      kind: 'HorizontalPodAutoscaler';
+      name: string;
+      hpaName?: string;
+      signal?: AutoscalingSignal;
+      target?: number;
+      /** CPU (cores) a CPU target is a percentage of, when the HPA measures an AverageValue of it (the pods request none). */
+      cpuBaseCores?: number;
+    }
   | { kind: 'ScaledObject'; name: string; hpaName?: string; signal: AutoscalingSignal; target: number }
   | { kind: 'Unavailable'; name: string; signal: AutoscalingSignal; target: number; reason: string; message: string };
 
@@ -289,8 +297,11 @@ function autoscalingView(input: StatusInputs): AutoscalingStatus | undefined {
 
 function currentValue(scaler: AutoscalerInput, metrics: readonly MetricStatusView[]): number | undefined {
   if (scaler.kind === 'HorizontalPodAutoscaler' && scaler.signal === 'cpuUtilizationPercent') {
-    const cpu = metrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current?.averageUtilization;
-    return typeof cpu === 'number' && cpu >= 0 ? cpu : undefined;
+    const cpu = metrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current;
+    if (typeof cpu?.averageUtilization === 'number' && cpu.averageUtilization >= 0) return cpu.averageUtilization;
+    const cores = cpu?.averageValue === undefined ? undefined : quantityValue(cpu.averageValue);
+    if (cores === undefined || scaler.cpuBaseCores === undefined || !(scaler.cpuBaseCores > 0) || cores < 0) return undefined;
+    return Math.round((cores * 100) / scaler.cpuBaseCores);
   }
   if (scaler.kind === 'ScaledObject') {
     // KEDA's one trigger is the HPA's one External metric; AverageValue is the total per replica.
