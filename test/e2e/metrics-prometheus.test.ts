@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
+import { USAGE_CPU_ANNOTATION } from '../../hack/localcluster/metrics.ts';
 import { freePort } from '../../hack/localcluster/process.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
@@ -66,12 +67,19 @@ beforeAll(async () => {
     cluster.client.create({ apiVersion: 'ai.openai.com/v1', kind: 'AIModel', metadata: { name, namespace: ns }, spec });
   await create('healthy', { model: 'healthy', replicas: 2 });
   await create('no-gpus', { model: 'no-gpus', replicas: 1, resources: { limits: { 'nvidia.com/gpu': 16 } } });
-  await create('at-max', { model: 'at-max', replicas: 2, autoscaling: { minReplicas: 1, maxReplicas: 2 } });
+  // The cluster serves pod CPU (kwok, metrics-server): 1.5 CPUs per pod against the default target
+  // (80% of 1 CPU) asks for more than 2 replicas, so the HPA holds the model at its maximum.
+  await create('at-max', { model: 'at-max', replicas: 2, autoscaling: { minReplicas: 1, maxReplicas: 2 }, podAnnotations: { [USAGE_CPU_ANNOTATION]: '1500m' } });
   await create('paused', { model: 'paused', replicas: 1, suspend: true });
   const readyIs = (status: string, reason?: string) => (m: Model | undefined) =>
     !!m?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === status && (reason === undefined || c.reason === reason));
   await waitForObject<Model>(cluster.client, AIModels, ns, 'healthy', readyIs('True'));
   await waitForObject<Model>(cluster.client, AIModels, ns, 'at-max', readyIs('True'));
+  // The autoscaling panel plots the CPU the HPA measured, which status carries once it has.
+  await waitForObject<Model>(cluster.client, AIModels, ns, 'at-max', (m) => (m as { status?: { autoscaling?: { current?: number } } } | undefined)?.status?.autoscaling?.current !== undefined, {
+    timeoutMs: 120_000,
+    description: 'at-max reporting the CPU use its HPA measured',
+  });
   await waitForObject<Model>(cluster.client, AIModels, ns, 'no-gpus', readyIs('False', 'InsufficientGPU'));
   await waitForObject<Model>(cluster.client, AIModels, ns, 'paused', readyIs('False', 'Suspended'));
 });
