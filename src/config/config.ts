@@ -253,7 +253,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
 export function helpText(): string {
   const lines = [
     'aimodel-operator: reconciles ai.openai.com/v1 AIModel resources into Deployments, Services,',
-    'HorizontalPodAutoscalers, PodDisruptionBudgets and PersistentVolumeClaims.',
+    'HorizontalPodAutoscalers (or KEDA ScaledObjects), PodDisruptionBudgets and PersistentVolumeClaims.',
     '',
     'Usage: aimodel-operator [flags]',
     '',

@@ -216,8 +216,10 @@ describe('computeStatus of an autoscaled model', () => {
       { type: 'Ready', status: 'True' },
       { type: 'Active', status: 'False', reason: 'ScalerNotActive' },
     ]);
-    const zeroHpa = { ...kedaHpa, status: { desiredReplicas: 0, conditions: [{ type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: 'scaling is disabled since the replica count of the target is zero' }] } };
-    const s = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: idle, hpa: zeroHpa, deployment: rolledOut(0) }));
+    // KEDA went to zero by itself: its HPA still says what it last wanted, and a pod is still leaving.
+    const zeroHpa = { ...kedaHpa, status: { desiredReplicas: 1, conditions: [{ type: 'ScalingActive', status: 'False', reason: 'ScalingDisabled', message: 'scaling is disabled since the replica count of the target is zero' }] } };
+    const leaving = { ...rolledOut(1), spec: { replicas: 0 } };
+    const s = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: idle, hpa: zeroHpa, deployment: leaving }));
     expect(cond(s, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'Idle' });
     expect(s.desiredReplicas).toBe(0);
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ScaledToZero' });

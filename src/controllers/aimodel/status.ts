@@ -154,7 +154,9 @@ export function computeStatus(input: StatusInputs): ModelStatus {
   const ds = d?.status ?? {};
   const hpaDesired = input.hpa?.status?.desiredReplicas;
   const autoscaled = input.autoscaling && input.autoscaler?.kind !== 'Unavailable';
-  const desired = input.suspended ? 0 : autoscaled ? (hpaDesired || d?.spec?.replicas || 0) : input.specReplicas;
+  // KEDA, not its HPA, takes a model to zero; the HPA then stops and keeps its last decision.
+  const kedaAtZero = input.autoscaler?.kind === 'ScaledObject' && d?.spec?.replicas === 0;
+  const desired = input.suspended || kedaAtZero ? 0 : autoscaled ? (hpaDesired || d?.spec?.replicas || 0) : input.specReplicas;
   const counts = {
     replicas: ds.replicas ?? 0,
     readyReplicas: ds.readyReplicas ?? 0,
