@@ -63,7 +63,7 @@ afterAll(async () => {
 // Every ci/ values file, read when the tests are collected, so a new file is linted at once.
 const ciFiles = await ciValuesFiles();
 /** The ci/ files the dry-run cases below handle; a new file needs a case of its own. */
-const dryRunCases = ['default-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'no-crds-values.yaml', 'secure-metrics-values.yaml'];
+const dryRunCases = ['default-values.yaml', 'keda-values.yaml', 'monitoring-values.yaml', 'namespaced-values.yaml', 'no-crds-values.yaml', 'secure-metrics-values.yaml'];
 
 describe('helm lint', () => {
   it.each([{ name: 'default values', path: undefined }, ...ciFiles.map((path) => ({ name: `ci/${basename(path)}`, path }))])('passes --strict with $name', async ({ path }) => {
@@ -168,6 +168,40 @@ describe('helm template, applied with kubectl apply --server-side --dry-run=serv
     expectHardenedDeployment(objects);
     expectLeastPrivilege(objects);
     await dryRun(objects);
+  });
+
+  it('ci/keda-values.yaml: KEDA on, the operator may manage ScaledObjects (cluster-wide or per watched namespace) and passes the API server', async () => {
+    const [file] = (await ciValuesFiles()).filter((f) => basename(f) === 'keda-values.yaml');
+    const kedaRule = { apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] };
+    const rulesOf = (role: Manifest) => (role as { rules?: Rule[] }).rules ?? [];
+    const objects = await template(file);
+    const args = operatorArgs(expectHardenedDeployment(objects));
+    expect(parseConfig(args, {})).toMatchObject({
+      scaledObjects: 'true',
+      prometheusAddress: 'http://prometheus-operated.monitoring.svc:9090',
+      kedaPollingInterval: 10_000,
+      kedaCooldownPeriod: 120_000,
+    });
+    const operatorRole = byKind(objects, 'ClusterRole').find((r) => rulesOf(r).some((rule) => rule.resources?.includes('aimodels') && rule.verbs?.includes('watch') && !r.metadata.name.endsWith('-viewer')));
+    expect(operatorRole, 'the operator ClusterRole').toBeDefined();
+    expect(rulesOf(operatorRole!)).toContainEqual(kedaRule);
+    expectLeastPrivilege(objects);
+    await dryRun(objects);
+
+    // Watching some namespaces: the grant is in each namespace's Role, not cluster-wide.
+    const namespaced = await template(file, ['--set', `watchNamespaces={${watched.join(',')}}`]);
+    for (const ns of watched) {
+      const role = byKind(namespaced, 'Role').find((r) => r.metadata.namespace === ns && rulesOf(r).some((rule) => rule.resources?.includes('aimodels')));
+      expect(role && rulesOf(role), `the Role in ${ns}`).toContainEqual(kedaRule);
+    }
+    expect(byKind(namespaced, 'ClusterRole').some((r) => rulesOf(r).some((rule) => rule.apiGroups?.includes('keda.sh')))).toBe(false);
+    expectLeastPrivilege(namespaced);
+    await dryRun(namespaced);
+
+    // Off: no grant on ScaledObjects anywhere (RBAC grows only by what is used).
+    const off = await template(file, ['--set-string', 'operator.scaledObjects=false']);
+    expect(operatorArgs(byKind(off, 'Deployment')[0]!)).toContain('--scaled-objects=false');
+    expect(JSON.stringify([...byKind(off, 'ClusterRole'), ...byKind(off, 'Role')])).not.toContain('keda.sh');
   });
 
   it('ci/monitoring-values.yaml: ServiceMonitor, PrometheusRule, dashboard ConfigMap and NetworkPolicy pass the API server', async () => {
