@@ -4,10 +4,12 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
 import { ensureComponents, LocalCluster, runKubectl } from '../hack/localcluster/cluster.ts';
+import { autoscalingMarkdown, runAutoscaling } from './lib/autoscaling.ts';
+import type { AutoscalingResult } from './lib/autoscaling.ts';
 import { repoRoot } from './lib/operator.ts';
 import { HELP, parseOptions, replicasFor } from './lib/options.ts';
 import type { BenchOptions } from './lib/options.ts';
@@ -41,8 +43,22 @@ function git(args: string[]): Promise<string> {
   return new Promise((resolvePromise) => execFile('git', args, { cwd: repoRoot }, (err, stdout) => resolvePromise(err ? '' : String(stdout).trim())));
 }
 
-function markdown(options: BenchOptions, env: Environment, summary: Summary, results: RepeatResult[], started: Date, finished: Date): string {
+function markdown(options: BenchOptions, env: Environment, summary: Summary, results: RepeatResult[], started: Date, finished: Date, autoscaling: AutoscalingResult | undefined): string {
   const minutes = ((finished.getTime() - started.getTime()) / 60_000).toFixed(1);
+  const autoscalingSection = autoscaling ? autoscalingMarkdown(autoscaling, basename(autoscaling.pngPath)) : undefined;
+  if (results.length === 0) {
+    return [
+      `# Benchmark ${stamp(started)}`,
+      '',
+      `Commit ${env.commit}${env.srcChanges.length ? ` with uncommitted changes to ${env.srcChanges.join(', ')}` : ''}; ` +
+        `${env.cpus} × ${env.cpuModel}, ${env.memoryGiB} GiB, load ${env.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start; Node ${env.node}; Kubernetes ${env.kubernetes} (${env.cluster} cluster); ${minutes} min.`,
+      `Operator flags added: ${options.operatorArgs.join(' ') || '(none)'}; Node flags: ${options.nodeOptions.join(' ') || '(none)'}.`,
+      '',
+      autoscalingSection ?? 'No measurement completed.',
+      'Method: bench/README.md.',
+      '',
+    ].join('\n');
+  }
   return [
     `# Benchmark ${stamp(started)}`,
     '',
@@ -74,6 +90,7 @@ function markdown(options: BenchOptions, env: Environment, summary: Summary, res
         `${r.operator && r.floor ? `${r.operator.controlPlaneCpuSeconds.toFixed(1)} / ${r.floor.controlPlaneCpuSeconds.toFixed(1)}` : '-'} | ${r.idle?.writes ?? '-'} | ${r.memory ? (r.memory.settledRssBytes / 2 ** 20).toFixed(0) : '-'} | ${r.startup.map((s) => (s.readyMs / 1000).toFixed(2)).join(', ') || '-'} |`,
     ),
     '',
+    ...(autoscalingSection ? [autoscalingSection] : []),
     'Method: bench/README.md.',
     '',
   ].join('\n');
@@ -114,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const results: RepeatResult[] = [];
+  let autoscaling: AutoscalingResult | undefined;
   let failed = false;
   const jsonPath = join(outDir, `${id}.json`);
   const mdPath = join(outDir, `${id}.md`);
@@ -122,8 +140,8 @@ async function main(argv: string[]): Promise<number> {
     if (!env) return;
     const summary = summarize(results);
     const finished = new Date();
-    await writeFile(jsonPath, `${JSON.stringify({ id, startedAt: started.toISOString(), finishedAt: finished.toISOString(), complete: final, options: { ...options, only: [...options.only] }, environment: env, summary, results }, null, 2)}\n`);
-    await writeFile(mdPath, markdown(options, env, summary, results, started, finished));
+    await writeFile(jsonPath, `${JSON.stringify({ id, startedAt: started.toISOString(), finishedAt: finished.toISOString(), complete: final, options: { ...options, only: [...options.only] }, environment: env, summary, results, autoscaling }, null, 2)}\n`);
+    await writeFile(mdPath, markdown(options, env, summary, results, started, finished, autoscaling));
     return summary;
   };
 
@@ -131,12 +149,14 @@ async function main(argv: string[]): Promise<number> {
     let kubeconfig: string;
     let binDir: string;
     if (options.kubeconfig) {
+      if (options.only.has('autoscaling')) throw new Error('--only autoscaling needs the bench\'s own cluster (KEDA and Prometheus); drop --kubeconfig');
       kubeconfig = resolve(options.kubeconfig);
       binDir = await ensureComponents((m) => progress.note(m));
       progress.note(`using the existing cluster of ${kubeconfig}; --api-server-arg has no effect`);
     } else {
       progress.set('starting the local control plane');
-      cluster = await LocalCluster.start({ stateDir: join(workDir, 'cluster'), apiServerArgs: options.apiServerArgs, log: (m) => progress.note(m), keepState: options.keep });
+      // KEDA and Prometheus only for the autoscaling scenario: two more processes, and the first use builds KEDA.
+      cluster = await LocalCluster.start({ stateDir: join(workDir, 'cluster'), apiServerArgs: options.apiServerArgs, log: (m) => progress.note(m), keepState: options.keep, keda: options.only.has('autoscaling') });
       kubeconfig = cluster.kubeconfigPath;
       binDir = cluster.binDir;
     }
@@ -163,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
       srcChanges: (await git(['status', '--porcelain', '--', 'src'])).split('\n').filter(Boolean).map((l) => l.slice(3)),
     };
     const ctx: BenchContext = { options, kubeconfig, kubeConfig, progress, runId: id.slice(-6), logDir, profileDir, controlPlanePids: options.kubeconfig ? [] : await controlPlanePids() };
-    progress.note(`run ${id}: N=${options.sizes.join(',')}, ${options.repeat} repeat(s), measuring ${[...options.only].join(', ')}; operator logs in ${logDir}`);
+    progress.note(`run ${id}: N=${options.sizes.join(',') || '-'}, ${options.repeat} repeat(s), measuring ${[...options.only].join(', ')}${options.only.has('autoscaling') ? ` (autoscaling with ${options.autoscalingModels} models)` : ''}; operator logs in ${logDir}`);
     // Rounds leave their objects in place: deleting thousands of models (and their Events) loads
     // the API server for minutes. Only when the next round's pods would not fit on the two CPU
     // nodes (5,000 pods each) are the earlier namespaces deleted first.
@@ -187,15 +207,48 @@ async function main(argv: string[]): Promise<number> {
         await save(false);
       }
     }
+    if (options.only.has('autoscaling') && !interrupted && cluster?.prometheusUrl) {
+      autoscaling = await runAutoscaling({
+        client: admin,
+        kubeconfig,
+        namespace: `bench-${id.slice(-6)}-autoscaling`,
+        settings: {
+          models: options.autoscalingModels,
+          minReplicas: 1,
+          maxReplicas: options.autoscalingMaxReplicas,
+          queueTarget: 5,
+          // Twice the target on every pod: each step of the HPA doubles the count, up to max.
+          queuePerPod: 10,
+          kedaPollingInterval: options.kedaPollingInterval,
+          timeoutMs: 600_000,
+        },
+        prometheusUrl: cluster.prometheusUrl,
+        prometheusConfigPath: join(workDir, 'cluster', 'prometheus', 'prometheus.yaml'),
+        logDir,
+        outDir,
+        id,
+        operatorEntry: options.operatorEntry,
+        nodeOptions: options.nodeOptions,
+        operatorArgs: options.operatorArgs,
+        progress,
+      });
+      const u = autoscaling.summary.up;
+      progress.note(`autoscaling: step up → decision ${(u.decisionMs.median / 1000).toFixed(1)} s, → new pod Ready ${(u.firstPodsMs.median / 1000).toFixed(1)} s (medians; HPA sync period ${autoscaling.bounds.hpaSyncPeriodS} s)`);
+      await save(false);
+    }
     // A cluster of the bench's own is thrown away whole; on an existing one, leave no namespaces behind.
     if (options.kubeconfig && !options.keep) await cleanup('at the end');
     await admin.close();
     progress.stop();
     const summary = (await save(true))!;
-    process.stdout.write(`\n${textTable(summary)}\n\n`);
-    const slopes = slopeLine(summary);
-    if (slopes) process.stdout.write(`${slopes}\n\n`);
-    process.stdout.write(`${verdictLines(summary).join('\n')}\n\nresults: ${jsonPath}\nsummary: ${mdPath}\n`);
+    if (results.length > 0) {
+      process.stdout.write(`\n${textTable(summary)}\n\n`);
+      const slopes = slopeLine(summary);
+      if (slopes) process.stdout.write(`${slopes}\n\n`);
+      process.stdout.write(`${verdictLines(summary).join('\n')}\n\n`);
+    }
+    if (autoscaling) process.stdout.write(`\n${autoscalingMarkdown(autoscaling, autoscaling.pngPath)}\n`);
+    process.stdout.write(`results: ${jsonPath}\nsummary: ${mdPath}\n`);
     if (profileDir) process.stdout.write(`profiles: ${profileDir} (operator pids by phase are in the JSON)\n`);
     return 0;
   } catch (err) {

@@ -2,8 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../../src/config/config.ts';
 
-export const MEASUREMENTS = ['convergence', 'memory', 'startup', 'idle', 'latency'] as const;
+export const MEASUREMENTS = ['convergence', 'memory', 'startup', 'idle', 'latency', 'autoscaling'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
+/** The measurements of the per-N rounds; autoscaling is a scenario of its own, run once. */
+export const ROUND_MEASUREMENTS: readonly Measurement[] = ['convergence', 'memory', 'startup', 'idle', 'latency'];
+/** What runs without --only: the rounds. Autoscaling starts KEDA and Prometheus too, so it is asked for. */
+export const DEFAULT_MEASUREMENTS: readonly Measurement[] = ROUND_MEASUREMENTS;
 
 export interface BenchOptions {
   sizes: number[];
@@ -33,6 +37,10 @@ export interface BenchOptions {
   /** Delete each round's namespaces before the next round (always done when pods would not fit). */
   cleanup: boolean;
   help: boolean;
+  /** The autoscaling scenario's model count (--n when autoscaling is the only measurement). */
+  autoscalingModels: number;
+  autoscalingMaxReplicas: number;
+  kedaPollingInterval: string;
 }
 
 /** Raised so the API server's concurrency limits are not what the bench measures (see bench/README.md). */
@@ -46,7 +54,13 @@ latency and start-up for each N. Writes bench/results/<timestamp>.json and .md.
 
   --n <list>             model counts, comma-separated or repeated (default 100,1000)
   --large                add N=10000 (models run 0 replicas there)
-  --only <list>          subset of: ${MEASUREMENTS.join(', ')} (default all)
+  --only <list>          subset of: ${MEASUREMENTS.join(', ')} (default all but autoscaling)
+                         autoscaling: N models on a queue-length target (KEDA + Prometheus), a load
+                         step up and down, delays to the scale decision and to Ready pods, a PNG plot;
+                         with --only autoscaling alone, --n is its model count (default 5)
+  --autoscaling-models <k>  models in the autoscaling scenario next to other measurements (default 5)
+  --autoscaling-max <r>  maxReplicas of the autoscaling models (default 4; minReplicas 1)
+  --keda-polling-interval <d>  operator --keda-polling-interval in the autoscaling scenario (default 15s)
   --repeat <k>           repeats per N; medians and min-max are reported (default 2)
   --concurrency <c>      concurrent applies, floor writers and operator --workers (default 16)
   --replicas <r>         replicas per model (default 1 up to N=2000, else 0)
@@ -73,7 +87,7 @@ latency and start-up for each N. Writes bench/results/<timestamp>.json and .md.
 export function parseOptions(argv: string[]): BenchOptions {
   const o: BenchOptions = {
     sizes: [],
-    only: new Set(MEASUREMENTS),
+    only: new Set(DEFAULT_MEASUREMENTS),
     repeat: 2,
     concurrency: 16,
     replicas: undefined,
@@ -94,6 +108,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     keep: false,
     cleanup: false,
     help: false,
+    autoscalingModels: 5,
+    autoscalingMaxReplicas: 4,
+    kedaPollingInterval: '15s',
   };
   let large = false;
   const int = (flag: string, v: string, min: number): number => {
@@ -144,8 +161,18 @@ export function parseOptions(argv: string[]): BenchOptions {
       case 'keep': o.keep = true; break;
       case 'cleanup': o.cleanup = true; break;
       case 'help': o.help = true; break;
+      case 'autoscaling-models': o.autoscalingModels = int('--autoscaling-models', v, 1); break;
+      case 'autoscaling-max': o.autoscalingMaxReplicas = int('--autoscaling-max', v, 2); break;
+      case 'keda-polling-interval': parseDuration(v); o.kedaPollingInterval = v; break;
       default: throw new Error(`unknown flag --${flag}; see --help`);
     }
+  }
+  const roundsToo = ROUND_MEASUREMENTS.some((m) => o.only.has(m));
+  if (o.only.has('autoscaling') && !roundsToo) {
+    if (o.sizes.length > 1) throw new Error('--only autoscaling: --n takes one model count');
+    if (o.sizes.length === 1) o.autoscalingModels = o.sizes[0]!;
+    o.sizes = [];
+    return o;
   }
   if (o.sizes.length === 0) o.sizes = [100, 1000];
   if (large && !o.sizes.includes(10_000)) o.sizes.push(10_000);

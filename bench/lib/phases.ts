@@ -126,7 +126,7 @@ async function newClient(ctx: BenchContext, agent: string, onWrite?: (r: { metho
   });
 }
 
-async function createNamespace(client: KubeClient, name: string): Promise<void> {
+export async function createNamespace(client: KubeClient, name: string): Promise<void> {
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'bench.ai.openai.com/bench': 'true' } } });
   // Pods cannot be created before the ServiceAccount controller made the default account.
   for (let i = 0; i < 300 && !(await client.find(ServiceAccounts, name, 'default')); i++) await sleep(100);

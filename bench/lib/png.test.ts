@@ -39,7 +39,7 @@ describe('encodePng', () => {
 
   it('detects a corrupted chunk by its CRC', () => {
     const png = encodePng(2, 2, new Uint8Array(16).fill(200));
-    png[16] ^= 1; // a byte of IHDR's width
+    png[16] = png[16]! ^ 1; // a byte of IHDR's width
     expect(chunks(png)[0]!.crcOk).toBe(false);
   });
 

@@ -87,7 +87,7 @@ export function plotTimeline(events: readonly ReplicaEvent[], steps: readonly Lo
   const right = width - 30;
   const endS = Math.max(options.endMs / 1000, 1);
   const x = (ms: number) => left + ((right - left) * ms) / 1000 / endS;
-  c.text(left, 12, options.title, BLACK, 2);
+  c.text(left, 8, options.title, BLACK, 2);
 
   const panel = (top: number, bottom: number, maxY: number, label: string, series: { color: Rgb; width: number; points: { atMs: number; y: number }[] }[]) => {
     const yStep = tickStep(maxY, 4);
@@ -101,7 +101,7 @@ export function plotTimeline(events: readonly ReplicaEvent[], steps: readonly Lo
     for (const s of steps) c.line(x(s.atMs), top, x(s.atMs), bottom, STEP, 2, true);
     c.line(left, top, left, bottom, BLACK, 2);
     c.line(left, bottom, right, bottom, BLACK, 2);
-    c.text(left + 8, top + 4, label, BLACK);
+    c.text(left, top - 18, label, BLACK);
     // Step lines: hold each value until the next, to the end of the record.
     for (const s of series) {
       s.points.forEach((p, i) => {
@@ -113,12 +113,12 @@ export function plotTimeline(events: readonly ReplicaEvent[], steps: readonly Lo
   };
 
   const loadPoints = [{ atMs: 0, y: 0 }, ...steps.map((s) => ({ atMs: s.atMs, y: s.value }))];
-  panel(50, 230, Math.max(...loadPoints.map((p) => p.y), 1), options.loadLabel, [{ color: LOAD, width: 3, points: loadPoints }]);
+  panel(56, 230, Math.max(...loadPoints.map((p) => p.y), 1), options.loadLabel, [{ color: LOAD, width: 3, points: loadPoints }]);
 
   const sums = summedReplicas(events);
   const maxReplicas = Math.max(...sums.map((s) => Math.max(s.spec, s.ready)), 1);
   const bottom = height - 110;
-  panel(270, bottom, maxReplicas, 'replicas, all models summed', [
+  panel(276, bottom, maxReplicas, 'replicas, all models summed', [
     // spec.replicas wide underneath, Ready pods narrow on top: both show where they coincide.
     { color: SPEC, width: 7, points: sums.map((s) => ({ atMs: s.atMs, y: s.spec })) },
     { color: READY, width: 3, points: sums.map((s) => ({ atMs: s.atMs, y: s.ready })) },
