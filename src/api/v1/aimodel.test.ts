@@ -126,6 +126,10 @@ describe('parseAIModel', () => {
       [{ resources: { requests: { 'nvidia.com/gpu': 1 }, limits: { 'nvidia.com/gpu': 2 } } }, 'spec.resources.requests[nvidia.com/gpu]'],
       [{ resources: { requests: { 'kubernetes.io/foo': 1 } } }, 'spec.resources.requests[kubernetes.io/foo]'],
       [{ autoscaling: { maxReplicas: 2, metrics: [{ type: 'External', external: { metric: { name: 'q' }, target: { type: 'Value', value: 0 } } }] } }, 'spec.autoscaling.metrics[0].external.target.value'],
+      // The API server refuses such affinity only when the Deployment comes: found before that.
+      [{ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu', operator: 'In' }] }] } } } }, 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values'],
+      [{ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'mem', operator: 'Gt', values: ['a lot'] }] }] } } } }, 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values'],
+      [{ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone', labelSelector: { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] } }] } } }, 'spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values'],
     ];
     for (const [spec, path] of cases) {
       const result = parseAIModel(stored({ ...seed, spec: { model: 'm', ...spec } }));

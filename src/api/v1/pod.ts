@@ -211,11 +211,28 @@ export const NodeSelectorSchema = boundedMap(
 // server-side apply of the Deployment would then fail with a 500. The operator reports it as an
 // invalid spec instead of sending a child the API server cannot take.
 const strings = z.array(z.string().max(253)).max(64);
-const NodeSelectorRequirement = z.strictObject({
-  key: z.string().min(1).max(317),
-  operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']),
-  values: strings.optional(),
-});
+
+/** The operator's values as the API server requires them: some for In/NotIn, none for (Does)Exist(s), one integer for Gt/Lt. */
+function valuesFitOperator(requirement: { operator: string; values?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  const count = requirement.values?.length ?? 0;
+  const problem =
+    (requirement.operator === 'In' || requirement.operator === 'NotIn') && count === 0
+      ? `values must be given when operator is ${requirement.operator}`
+      : (requirement.operator === 'Exists' || requirement.operator === 'DoesNotExist') && count > 0
+        ? `values must be empty when operator is ${requirement.operator}`
+        : (requirement.operator === 'Gt' || requirement.operator === 'Lt') && (count !== 1 || !/^-?\d+$/.test(requirement.values![0]!))
+          ? `values must be a single integer when operator is ${requirement.operator}`
+          : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', path: ['values'], message: problem });
+}
+
+const NodeSelectorRequirement = z
+  .strictObject({
+    key: z.string().min(1).max(317),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']),
+    values: strings.optional(),
+  })
+  .superRefine(valuesFitOperator);
 const NodeSelectorTerm = z.strictObject({
   matchExpressions: z.array(NodeSelectorRequirement).max(32).optional(),
   matchFields: z.array(NodeSelectorRequirement).max(32).optional(),
@@ -223,7 +240,7 @@ const NodeSelectorTerm = z.strictObject({
 const StrictLabelSelector = z.strictObject({
   matchLabels: z.record(z.string(), z.string()).optional(),
   matchExpressions: z
-    .array(z.strictObject({ key: z.string().min(1).max(317), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: strings.optional() }))
+    .array(z.strictObject({ key: z.string().min(1).max(317), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: strings.optional() }).superRefine(valuesFitOperator))
     .max(32)
     .optional(),
 });
