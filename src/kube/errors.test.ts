@@ -13,6 +13,10 @@ describe('isRefusal', () => {
   it('holds for a body server-side apply could not convert to its typed form', () => {
     expect(isRefusal(error(500, 'InternalError', 'failed to create typed patch object (apps/v1, Kind=Deployment): .spec.template.spec.affinity: expected map, got &{[]}'))).toBe(true);
     expect(isRefusal(error(500, 'InternalError', 'failed to create typed live object: .spec.replicas: expected numeric, got string'))).toBe(true);
+    // What a status apply on an object stored under an older schema gets, with no reason in the body.
+    const bare = new ApiError('PATCH', '/apis/ai.openai.com/v1/namespaces/ns/aimodels/m/status', 500, { message: 'failed to create manager for existing fields: failed to convert new object (ns/m; ai.openai.com/v1, Kind=AIModel) to smd typed: .spec.port: expected numeric, got string' });
+    expect(bare.reason).toBe('HTTP500');
+    expect(isRefusal(bare)).toBe(true);
   });
 
   it('does not read words from the request path: a 500 about a model named unit-converter is transient', () => {

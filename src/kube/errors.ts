@@ -58,12 +58,12 @@ export const isNotFound = (err: unknown): boolean => err instanceof ApiError && 
  * The API server refused the object itself, not the request's timing, so sending it again
  * cannot succeed until something else changes (the spec, a webhook, a policy): invalid (422) or
  * malformed (400), or a body server-side apply could not convert to its typed form, which it
- * reports as a 500 InternalError whose own message says so (junk in a schemaless field, an
- * object stored under an older schema). Decided from the code, the reason and the server's
- * message only: the request path, which names the object, plays no part.
+ * reports as a 500 whose own message says so (junk in a schemaless field, an object stored under
+ * an older schema; the body may carry no reason at all). Decided from the code, the reason and
+ * the server's message only: the request path, which names the object, plays no part.
  */
 export function isRefusal(err: unknown): err is ApiError {
   if (!(err instanceof ApiError)) return false;
   if (err.status === 400 || err.status === 422) return true;
-  return err.status === 500 && err.reason === 'InternalError' && /failed to (create typed|convert)|typed (patch|value|object)/i.test(err.serverMessage);
+  return err.status === 500 && /failed to (create typed|convert)|typed (patch|value|object)/i.test(err.serverMessage);
 }

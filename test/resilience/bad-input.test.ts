@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { API_VERSION, AIModelStatusSchema, KIND, parseAIModel } from '../../src/api/v1/aimodel.ts';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { ApiError } from '../../src/kube/errors.ts';
+import { CoreEvents } from '../../src/kube/resources.ts';
 import { intentHash } from '../../src/kube/intent.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { poll } from '../../hack/localcluster/cluster.ts';
@@ -72,7 +73,7 @@ describe('bad input', () => {
       const problem = firstProblem(live);
       let recorded;
       try {
-        recorded = await reconcileOnce(live, { find: async (name) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name } }) });
+        recorded = await reconcileOnce(live, { userClaimExists: true });
       } catch (err) {
         const e = err as Error;
         violation(`reconcile threw ${e.name}: ${e.message.slice(0, 120)} at ${e.stack?.split('\n')[1]?.trim().replace(/^at /, '').replace(/\(?file:\/\/\/work\/main\//, '').replace(/\)$/, '')}`, input);
@@ -129,7 +130,7 @@ describe('bad input', () => {
       // A child the server refuses is recorded; so is a reconcile that throws (the queue would
       // retry it forever, and the model's status would never say why).
       const recorded = await reconcileOnce(stored, {
-        find: async (name) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name } }),
+        userClaimExists: true,
         apply: async (child, opts) => {
           // The model was only dry-run created, so its status cannot be written: checked below.
           if (opts.subresource === 'status') return child;
@@ -181,14 +182,19 @@ describe('bad input', () => {
     const op = await scenario.startOperator({ namespaces: [namespace], logFile: join(scenario.cluster.dir, 'operator-bypass.log') });
     await op.waitReady();
     const unreported: string[] = [];
-    await poll('every bypassing object to get a status', 120_000, async () => {
+    await poll('every bypassing object to get a status, or an Event where the API server refuses any status', 120_000, async () => {
       const models = await scenario.cluster.client.listAll<Obj>(AIModels, { namespace });
+      const events = await scenario.cluster.client.listAll<Obj & { reason?: string; message?: string; involvedObject?: { name?: string } }>(CoreEvents, { namespace });
       unreported.length = 0;
       for (const m of models) {
         const problem = firstProblem(m);
         const ready = readyCondition(m);
         if (problem === undefined) continue; // stored but valid for the operator: reconciled normally
-        if (ready?.reason !== 'InvalidSpec' || !ready.message?.includes(problem.slice(0, 200))) unreported.push(`${m.metadata.name}: want "${problem.slice(0, 120)}", status ${JSON.stringify(ready)?.slice(0, 300)}`);
+        const reported = (reason: string | undefined, message: string | undefined) => reason === 'InvalidSpec' && !!message?.includes(problem.slice(0, 200));
+        const byEvent = events.some((e) => e.involvedObject?.name === m.metadata.name && reported(e.reason, e.message));
+        if (!reported(ready?.reason, ready?.message) && !(ready === undefined && byEvent)) {
+          unreported.push(`${m.metadata.name}: want "${problem.slice(0, 120)}", status ${JSON.stringify(ready)?.slice(0, 300)}, event ${byEvent}`);
+        }
       }
       return models.length === BYPASS && unreported.length === 0;
     }).catch((err: unknown) => {

@@ -437,7 +437,18 @@ export class AIModelReconciler implements Reconciler {
       if (!isRefusal(err)) throw err;
       // Server-side apply needs the stored object to fit the schema; one that bypassed it (an
       // older CRD) cannot be converted. A merge patch of the status still reports the problem.
-      await client.patch(AIModels, model.metadata.namespace, model.metadata.name, { status }, { kind: 'merge', subresource: 'status', fieldManager, signal: ctx.signal });
+      try {
+        await client.patch(AIModels, model.metadata.namespace, model.metadata.name, { status }, { kind: 'merge', subresource: 'status', fieldManager, signal: ctx.signal });
+      } catch (patchErr) {
+        if (!isRefusal(patchErr)) throw patchErr;
+        // The API server checks the stored spec against the CRD's rules on every write, status
+        // included, and some junk (a rule that cannot evaluate on it) fails them all. Nothing can
+        // be written to the object: an Event says what the status would have said, and the
+        // model comes back when its spec changes.
+        if (after) this.options.events.record(model, 'Warning', after.reason, after.message);
+        ctx.log.warn({ err: patchErr, reason: after?.reason }, 'the API server refuses any status for this AIModel; reported with an Event');
+        return;
+      }
     }
     if (after && (before?.status !== after.status || before.reason !== after.reason)) {
       const type = after.status === 'True' || after.reason === 'Suspended' ? 'Normal' : 'Warning';

@@ -4,13 +4,14 @@
 // client that records (or dry-runs) every write.
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
-import { API_VERSION, KIND } from '../../../src/api/v1/aimodel.ts';
+import { API_VERSION, KIND, parseAIModel } from '../../../src/api/v1/aimodel.ts';
 import { arbitraryAIModelInput } from '../../../src/api/v1/arbitrary.ts';
 import { DNS1123_LABEL, isDns1035Label, isLabelValue, isQualifiedName } from '../../../src/api/v1/formats.ts';
 import { AIModelMetrics } from '../../../src/controllers/aimodel/metrics.ts';
 import { AIModelReconciler } from '../../../src/controllers/aimodel/reconciler.ts';
 import type { ModelCaches, ModelObject } from '../../../src/controllers/aimodel/reconciler.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from '../../../src/desired/defaults.ts';
+import { userClaimName } from '../../../src/desired/deployment.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import type { EventRecorder } from '../../../src/kube/events.ts';
 import type { KubeObject } from '../../../src/kube/types.ts';
@@ -181,6 +182,13 @@ class MapCache<T extends KubeObject> implements CacheReader<T> {
   }
 }
 
+/** The claim the model names as the user's (existingClaim or a pvc:// source), as the cache would hold it. */
+function userClaimOf(live: ModelObject): KubeObject[] {
+  const parsed = parseAIModel({ ...live, apiVersion: API_VERSION, kind: KIND });
+  const name = parsed.ok ? userClaimName(parsed.model.spec) : undefined;
+  return name === undefined ? [] : [{ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: live.metadata.namespace } }];
+}
+
 /**
  * Runs the real reconciler once on `live` (as the model cache holds it) with empty child caches.
  * Writes go to `send` (a recorder, or the real API server as a dry-run); the reconcile's own
@@ -188,7 +196,7 @@ class MapCache<T extends KubeObject> implements CacheReader<T> {
  */
 export async function reconcileOnce(
   live: ModelObject,
-  send: { apply?: (obj: KubeObject & { spec?: any }, opts: { subresource?: string }) => Promise<unknown>; find?: (name: string) => Promise<unknown> } = {},
+  send: { apply?: (obj: KubeObject & { spec?: any }, opts: { subresource?: string }) => Promise<unknown>; userClaimExists?: boolean } = {},
 ): Promise<Recorded> {
   const recorded: Recorded = { applies: [], statuses: [], deletes: [], events: [] };
   const client = {
@@ -197,8 +205,9 @@ export async function reconcileOnce(
       else recorded.applies.push(obj);
       return (await send.apply?.(obj, opts)) ?? obj;
     },
-    async find(_type: unknown, _namespace: string, name: string) {
-      return send.find?.(name);
+    // No child exists yet: the model's first reconcile.
+    async find() {
+      return undefined;
     },
     async get() {
       throw Object.assign(new Error('not found'), { status: 404 });
@@ -215,7 +224,7 @@ export async function reconcileOnce(
     services: new MapCache('services'),
     hpas: new MapCache('hpas'),
     pdbs: new MapCache('pdbs'),
-    pvcs: new MapCache('pvcs'),
+    pvcs: new MapCache('pvcs', send.userClaimExists ? userClaimOf(live) : []),
     pods: new MapCache('pods'),
   };
   const reconciler = new AIModelReconciler({
