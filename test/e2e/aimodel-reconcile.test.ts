@@ -8,7 +8,9 @@ import type { TestCluster } from '../support/cluster.ts';
 import { operatorInNewNamespace, startTestOperator } from '../support/operator.ts';
 import type { TestOperator } from '../support/operator.ts';
 import { watchAvailableReplicas, watchReplicaCounts } from '../support/replica-watch.ts';
+import { seedFile } from '../support/install.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
+import { plainDeployment } from '../support/workloads.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type Model = KubeObject & {
@@ -17,18 +19,6 @@ type Model = KubeObject & {
 };
 type Obj = KubeObject & { spec?: any; status?: any };
 
-const seed = `
-apiVersion: ai.openai.com/v1
-kind: AIModel
-metadata:
-  name: gpt-4o-agent
-spec:
-  model: gpt-4o-agent
-  replicas: 5
-  autoscaling:
-    minReplicas: 2
-    maxReplicas: 20
-`;
 
 const ready = (m: Model | undefined) =>
   !!m && m.status?.observedGeneration === m.metadata.generation && m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
@@ -51,7 +41,7 @@ async function waitReady(name: string, timeoutMs = 90_000): Promise<Model> {
 
 describe('the seed AIModel', () => {
   it('gets a Deployment, Service, HPA and PDB it controls, becomes Ready, and reports counts and endpoint', async () => {
-    const applied = await cluster.kubectl(['apply', '-n', ns, '-f', '-'], seed);
+    const applied = await cluster.kubectl(['apply', '-n', ns, '-f', seedFile]);
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
     const m = await waitReady('gpt-4o-agent');
@@ -166,12 +156,15 @@ describe('autoscaling', () => {
   });
 
   it('does not hand over a count read before the HPA scaled: the apply is conditional on that version', async () => {
+    // A Deployment of no model (no operator label), so only this test and its stand-in HPA write it.
+    const name = 'handover-race';
+    await cluster.client.apply(plainDeployment(ns, name, 2), { fieldManager, force: true });
     const stale = await cluster.client.get<Obj>(Deployments, ns, name);
-    await cluster.client.patch(Deployments, ns, name, { spec: { replicas: stale.spec.replicas + 1 } }, { kind: 'merge', subresource: 'scale', fieldManager: 'test-hpa' });
-    const handover = handOverReplicas(cluster.client, stale, stale.spec.replicas);
-    await expect(handover).rejects.toMatchObject({ status: 409 });
-    expect((await cluster.client.get<Obj>(Deployments, ns, name)).spec.replicas).toBe(stale.spec.replicas + 1);
-    await cluster.client.patch(Deployments, ns, name, { spec: { replicas: stale.spec.replicas } }, { kind: 'merge', subresource: 'scale', fieldManager: 'test-hpa' });
+    await cluster.client.patch(Deployments, ns, name, { spec: { replicas: 3 } }, { kind: 'merge', subresource: 'scale', fieldManager: 'test-hpa' });
+    await expect(handOverReplicas(cluster.client, stale, 2)).rejects.toMatchObject({ status: 409 });
+    const after = await cluster.client.get<Obj>(Deployments, ns, name);
+    expect(after.spec.replicas).toBe(3);
+    expect(appliedReplicas(after, handoverFieldManager)).toBe(false);
   });
 
   it('scales through the scale subresource with kubectl scale when autoscaling is off', async () => {

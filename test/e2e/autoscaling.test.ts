@@ -9,6 +9,7 @@ import type { TestCluster } from '../support/cluster.ts';
 import { operatorInNewNamespace } from '../support/operator.ts';
 import { hasCondition, watchDeploymentReplicas } from '../support/replica-history.ts';
 import { SimulatedLoad } from '../support/simulated-load.ts';
+import { seedFile } from '../support/install.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
@@ -25,18 +26,6 @@ type Model = KubeObject & {
 };
 type Obj = KubeObject & { spec?: any; status?: any };
 
-const seed = `
-apiVersion: ai.openai.com/v1
-kind: AIModel
-metadata:
-  name: gpt-4o-agent
-spec:
-  model: gpt-4o-agent
-  replicas: 5
-  autoscaling:
-    minReplicas: 2
-    maxReplicas: 20
-`;
 
 const condition = (m: Model | undefined, type: string) => m?.status?.conditions?.find((c) => c.type === type);
 const current = (m: Model | undefined) => !!m && m.status?.observedGeneration === m.metadata.generation;
@@ -51,7 +40,7 @@ beforeAll(async () => {
 
 describe('the seed AIModel as written', () => {
   it('gets an HPA that reports ScalingActive=True, and is Ready in kubectl get aim, with CPU use against its target on status', async () => {
-    const applied = await cluster.kubectl(['apply', '-n', ns, '-f', '-'], seed);
+    const applied = await cluster.kubectl(['apply', '-n', ns, '-f', seedFile]);
     expect(applied.code).toBe(0);
     const hpa = await waitForObject<Obj>(cluster.client, HorizontalPodAutoscalers, ns, 'gpt-4o-agent', (h) => hasCondition(h, 'ScalingActive'), {
       timeoutMs: 120_000,

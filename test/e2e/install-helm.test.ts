@@ -43,7 +43,7 @@ import { startOperator } from '../../src/operator.ts';
 import type { RunningOperator } from '../../src/operator.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { chartDir, helm, onLoopback, operatorArgs, ownNamespaces, repoRoot, run, samplesDir, serviceAccountKubeConfig } from '../support/install.ts';
+import { chartDir, helm, onLoopback, operatorArgs, ownNamespaces, repoRoot, run, samplesDir, seedFile, serviceAccountKubeConfig } from '../support/install.ts';
 import type { ServiceAccountIdentity } from '../support/install.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
 
@@ -249,7 +249,7 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
   });
 
   it('reconciles the seed AIModel to Ready end to end, holding the Lease, with no request refused', async () => {
-    const applied = await cluster.kubectl(['apply', '-n', seedNs, '-f', join(samplesDir, 'aimodel-seed.yaml')]);
+    const applied = await cluster.kubectl(['apply', '-n', seedNs, '-f', seedFile]);
     expect(applied.code, applied.stderr).toBe(0);
     const model = (await waitForObject<Model>(cluster.client, AIModels, seedNs, 'gpt-4o-agent', isReady, { timeoutMs: 120_000, description: 'the seed Ready' }))!;
     expect(model.status).toMatchObject({ readyReplicas: 5, desiredReplicas: 5 });

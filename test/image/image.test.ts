@@ -16,7 +16,7 @@ import { Leases } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import type { TestCluster } from '../support/cluster.ts';
-import { chartDir, freePort, helm, onLoopback, operatorArgs, ownNamespaces, parseManifests, repoRoot, run, samplesDir } from '../support/install.ts';
+import { chartDir, freePort, helm, onLoopback, operatorArgs, ownNamespaces, parseManifests, repoRoot, run, seedFile } from '../support/install.ts';
 import type { Manifest } from '../support/install.ts';
 import { waitForObject } from '../support/wait.ts';
 
@@ -222,7 +222,7 @@ describe("started as the chart's Deployment runs it", () => {
 
   it('reconciles the seed AIModel to Ready', async () => {
     expect(child?.exitCode, `the image is not running\n${output()}`).toBeNull();
-    const applied = await cluster.kubectl(['apply', '-n', watchNs, '-f', join(samplesDir, 'aimodel-seed.yaml')]);
+    const applied = await cluster.kubectl(['apply', '-n', watchNs, '-f', seedFile]);
     expect(applied.code, applied.stderr).toBe(0);
     await waitForObject<Model>(
       cluster.client,

@@ -4,29 +4,13 @@ import { Deployments, HorizontalPodAutoscalers, Nodes, Pods, ReplicaSets } from 
 import type { KubeObject } from '../../src/kube/types.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import { waitForList, waitForObject } from '../support/wait.ts';
+import { cpuHpa, plainDeployment } from '../support/workloads.ts';
 
 type Pod = KubeObject & { status?: { phase?: string; conditions?: { type: string; status: string }[] }; spec?: { nodeName?: string } };
 type Deployment = KubeObject & { status?: { availableReplicas?: number; conditions?: { type: string; status: string }[] } };
 type Hpa = KubeObject & { status?: { currentReplicas?: number; desiredReplicas?: number; conditions?: unknown[] } };
 
 const ready = (p: Pod) => p.status?.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
-function deployment(namespace: string, name: string, replicas: number) {
-  const labels = { app: name };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: { containers: [{ name: 'app', image: 'example.invalid/app:1', resources: { requests: { cpu: '100m' } } }] },
-      },
-    },
-  };
-}
 
 describe('local control plane', () => {
   it('reports the pinned Kubernetes version and lists fake nodes Ready with GPU capacity', async () => {
@@ -45,7 +29,7 @@ describe('local control plane', () => {
   it('runs a Deployment of 3 replicas on fake nodes and garbage-collects it', async () => {
     const cluster = await useTestCluster();
     const ns = await cluster.newNamespace();
-    await cluster.client.create(deployment(ns, 'web', 3));
+    await cluster.client.create(plainDeployment(ns, 'web', 3, { container: { resources: { requests: { cpu: '100m' } } } }));
 
     const pods = await waitForList<Pod>(cluster.client, Pods, (ps) => ps.length === 3 && ps.every(ready), {
       namespace: ns,
@@ -65,18 +49,8 @@ describe('local control plane', () => {
   it('accepts an autoscaling/v2 HPA and the HPA controller writes its status', async () => {
     const cluster = await useTestCluster();
     const ns = await cluster.newNamespace();
-    await cluster.client.create(deployment(ns, 'scaled', 1));
-    await cluster.client.create({
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      metadata: { name: 'scaled', namespace: ns },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scaled' },
-        minReplicas: 2,
-        maxReplicas: 5,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }],
-      },
-    });
+    await cluster.client.create(plainDeployment(ns, 'scaled', 1, { container: { resources: { requests: { cpu: '100m' } } } }));
+    await cluster.client.create(cpuHpa(ns, 'scaled', { min: 2, max: 5 }, 80));
     // Below minReplicas the controller scales up even without a metrics server.
     const hpa = await waitForObject<Hpa>(cluster.client, HorizontalPodAutoscalers, ns, 'scaled', (h) => (h?.status?.desiredReplicas ?? 0) === 2);
     expect(hpa?.status?.conditions).toBeDefined();

@@ -15,6 +15,7 @@ import type { Dial } from '../support/loopback-dials.ts';
 import { hasCondition, watchDeploymentReplicas } from '../support/replica-history.ts';
 import { loadAnnotations, setPodLoad, SimulatedLoad } from '../support/simulated-load.ts';
 import { waitForObject } from '../support/wait.ts';
+import { plainDeployment } from '../support/workloads.ts';
 
 const ScaledObjects = registerResource({ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', plural: 'scaledobjects', namespaced: true });
 const WAITING = 'vllm:num_requests_waiting';
@@ -30,21 +31,8 @@ async function newNamespace(): Promise<string> {
   return name;
 }
 
-function deployment(namespace: string, name: string, replicas: number): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'inference', image: 'registry.invalid/vllm:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
-      },
-    },
-  } as KubeObject;
-}
+/** The model container as the engine gauges label it (container, endpoint=http). */
+const engineContainer = { name: 'inference', image: 'registry.invalid/vllm:1', ports: [{ name: 'http', containerPort: 8000 }] };
 
 /** A ScaledObject whose Prometheus trigger asks for one replica per 5 waiting requests. */
 function scaledObject(namespace: string, name: string, query: string, bounds: { min: number; max: number }): KubeObject {
@@ -99,7 +87,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
 
   it('serves each pod\'s engine gauges to Prometheus labelled as a PodMonitor labels a real pod\'s', async () => {
     const ns = await newNamespace();
-    await client.create(deployment(ns, 'model', 2));
+    await client.create(plainDeployment(ns, 'model', 2, { container: engineContainer }));
     const load = SimulatedLoad.start(client, ns, 'app=model', { gauges: { [WAITING]: 3, 'vllm:num_requests_running': 2, 'vllm:kv_cache_usage_perc': 0.25 } });
     try {
       const series = await poll('Prometheus to hold the waiting gauge of both pods at 3', 90_000, async () => {
@@ -120,7 +108,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
 
   it('scales a Deployment with a ScaledObject on vllm:num_requests_waiting up to its maximum, and back to its minimum', async () => {
     const ns = await newNamespace();
-    await client.create(deployment(ns, 'queue', 1));
+    await client.create(plainDeployment(ns, 'queue', 1, { container: engineContainer }));
     const load = SimulatedLoad.start(client, ns, 'app=queue', { gauges: { [WAITING]: 0 } });
     try {
       await client.create(scaledObject(ns, 'queue', `sum(${WAITING}{namespace="${ns}",pod=~"queue-.*"})`, { min: 1, max: 4 }));
@@ -160,7 +148,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
       metadata: { name: 'router', namespace: ns, annotations: loadAnnotations({ gauges: { [WAITING]: 0 } }) },
       spec: { containers: [{ name: 'router', image: 'registry.invalid/router:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
     } as KubeObject);
-    await client.create(deployment(ns, 'sleepy', 1));
+    await client.create(plainDeployment(ns, 'sleepy', 1, { container: engineContainer }));
     const replicas = await watchDeploymentReplicas(client, ns, 'sleepy');
     await client.create(scaledObject(ns, 'sleepy', `sum(${WAITING}{namespace="${ns}"})`, { min: 0, max: 4 }));
     await waitForObject(client, Deployments, ns, 'sleepy', (d) => replicasOf(d) === 0, { timeoutMs: 120_000, description: 'the idle Deployment scaled to 0' });

@@ -13,27 +13,14 @@ import type { Dial } from '../support/loopback-dials.ts';
 import { loadAnnotations, SimulatedLoad } from '../support/simulated-load.ts';
 import { waitForObject } from '../support/wait.ts';
 import { watchDeploymentReplicas, type Conditioned, hasCondition } from '../support/replica-history.ts';
+import { cpuHpa, plainDeployment } from '../support/workloads.ts';
 
 type NodeObject = KubeObject & {
   metadata: { annotations?: Record<string, string> };
   status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
 };
 
-function deployment(namespace: string, name: string, replicas: number, annotations: Record<string, string> = {}): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name }, annotations },
-        spec: { containers: [{ name: 'inference', image: 'registry.invalid/engine:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
-      },
-    },
-  } as KubeObject;
-}
+const inferenceContainer = { name: 'inference', image: 'registry.invalid/engine:1', resources: { requests: { cpu: '100m', memory: '64Mi' } } };
 
 /** CPU in millicores and memory in MiB from `kubectl top pods` output ("251m", "64Mi"). */
 function parseTop(stdout: string): { pod: string; cpuMillis: number; memoryMi: number }[] {
@@ -79,7 +66,7 @@ describe('the local cluster metrics pipeline (metrics-server, by default)', () =
   it('lists the annotated usage of each pod in kubectl top pods', async () => {
     const cluster = await useTestCluster();
     const ns = await cluster.newNamespace();
-    await cluster.client.create(deployment(ns, 'top', 2, loadAnnotations({ cpu: '250m', memory: '48Mi' })));
+    await cluster.client.create(plainDeployment(ns, 'top', 2, { container: inferenceContainer, podAnnotations: loadAnnotations({ cpu: '250m', memory: '48Mi' }) }));
     // CPU is a rate: metrics-server needs two scrapes (10 s apart) of a pod before it reports one.
     const top = await poll('kubectl top pods to list both pods', 120_000, async () => {
       const result = await cluster.kubectl(['top', 'pods', '-n', ns, '--no-headers']);
@@ -102,18 +89,8 @@ describe('the local cluster metrics pipeline (metrics-server, by default)', () =
     // 10m of a 100m request: 10 % against a 50 % target.
     const load = SimulatedLoad.start(client, ns, 'app=web', { cpu: '10m', memory: '32Mi' });
     try {
-      await client.create(deployment(ns, 'web', 1));
-      await client.create({
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: 'web', namespace: ns },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-          minReplicas: 1,
-          maxReplicas: 4,
-          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }],
-        },
-      } as KubeObject);
+      await client.create(plainDeployment(ns, 'web', 1, { container: inferenceContainer }));
+      await client.create(cpuHpa(ns, 'web', { min: 1, max: 4 }, 50));
       await waitForObject<Conditioned>(client, HorizontalPodAutoscalers, ns, 'web', (hpa) => hasCondition(hpa, 'ScalingActive'), {
         timeoutMs: 120_000,
         description: 'the HPA ScalingActive (it reads metrics.k8s.io)',

@@ -16,6 +16,8 @@ import type { TestCluster } from './cluster.ts';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const chartDir = join(repoRoot, 'charts', 'aimodel-operator');
 export const samplesDir = join(repoRoot, 'config', 'samples');
+/** The seed AIModel as users write it (the product's example), for tests that apply it unchanged. */
+export const seedFile = join(samplesDir, 'aimodel-seed.yaml');
 /** The project's Node 24 (the `node` devDependency); the system node may be older. */
 export const node24 = join(repoRoot, 'node_modules', '.bin', 'node');
 
