@@ -200,9 +200,12 @@ describe('bad input', () => {
     }).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n${unreported.slice(0, 10).join('\n')}\n${op.errorLines().slice(0, 3).map((l) => JSON.stringify(l).slice(0, 600)).join('\n')}`);
     });
+    // Objects the API server refuses any status for were reported by an Event (checked above).
+    const eventOnly = (await scenario.cluster.client.listAll<Obj>(AIModels, { namespace })).filter((m) => readyCondition(m) === undefined).map((m) => `${m.metadata.name}:`);
     const state = await inspect(scenario.cluster.client, namespace);
-    expect(state.problems).toEqual([]);
+    expect(state.problems.filter((p) => !eventOnly.some((prefix) => p.startsWith(prefix)))).toEqual([]);
     expect(op.crashed, op.tail()).toBeUndefined();
+    ledger.figure('bypass: reported by Event only (the API server refuses any status)', eventOnly.length);
     ledger.figure('bypass: error log lines', op.errorLines().length);
   });
 

@@ -83,7 +83,9 @@ export async function inspect(client: KubeClient, namespace: string, options: In
       if (problems.length === before) converged++;
       continue;
     }
-    const desired = desiredChildren(parsed.model, defaults) as Record<string, Obj | undefined>;
+    // A model waiting for the user's claim rightly has no children yet; its status says why.
+    const waitingForClaim = readyCondition(m)?.reason === 'StorageClaimNotFound';
+    const desired = waitingForClaim ? {} : (desiredChildren(parsed.model, defaults) as Record<string, Obj | undefined>);
     for (const [i, c] of childTypes.entries()) {
       const live = owned[i]!;
       const intent = desired[c.key];
