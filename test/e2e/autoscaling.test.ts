@@ -83,7 +83,7 @@ describe('the seed AIModel as written', () => {
     } finally {
       await load.stop();
     }
-    const seen = await replicas.stop();
+    const seen = await replicas.stop(2);
     expect(seen).toContain(20);
     expect(Math.max(...seen)).toBe(20);
     expect(Math.min(...seen)).toBe(2);
