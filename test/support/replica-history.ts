@@ -1,8 +1,9 @@
-// The replica counts a scaler (an HPA, KEDA) gives a Deployment, as a watch sees them: every
-// value of spec.replicas from the current one on, so a test can show a count never passed a bound
-// on its way (a poll would miss a brief excursion).
+// Replica counts as a watch sees them while a change happens: every value from the current one
+// on, so a test can show a count never passed a bound on its way (a poll would miss a brief
+// excursion).
 import type { KubeClient } from '../../src/kube/client.ts';
-import { Deployments } from '../../src/kube/resources.ts';
+import { Deployments, ReplicaSets } from '../../src/kube/resources.ts';
+import type { ResourceType } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 
 export type Conditioned = KubeObject & { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
@@ -12,7 +13,7 @@ export function hasCondition(obj: KubeObject | undefined, type: string, reason?:
   return (obj as Conditioned | undefined)?.status?.conditions?.some((c) => c.type === type && c.status === 'True' && (reason === undefined || c.reason === reason)) ?? false;
 }
 
-type Scaled = KubeObject & { spec?: { replicas?: number } };
+type Scaled = KubeObject & { spec?: { replicas?: number }; status?: { availableReplicas?: number } };
 
 export interface ReplicaHistory {
   /**
@@ -22,36 +23,41 @@ export interface ReplicaHistory {
   stop(last?: number, timeoutMs?: number): Promise<number[]>;
 }
 
-/** Records spec.replicas of one Deployment until stop(). */
-export async function watchDeploymentReplicas(client: KubeClient, namespace: string, name: string): Promise<ReplicaHistory> {
+/** Records a number the watched objects carry, each time it changes, until stop(). */
+async function recordChanges(
+  client: KubeClient,
+  type: ResourceType,
+  options: { namespace: string; labelSelector?: string; fieldSelector?: string },
+  pick: (obj: Scaled) => number,
+): Promise<ReplicaHistory> {
   const seen: number[] = [];
   const abort = new AbortController();
-  const options = { namespace, fieldSelector: `metadata.name=${name}` };
   let changed: () => void = () => {};
-  const record = (d: Scaled) => {
-    const replicas = d.spec?.replicas ?? 1;
-    if (seen.at(-1) !== replicas) seen.push(replicas);
+  const record = (obj: Scaled) => {
+    const value = pick(obj);
+    if (seen.at(-1) !== value) seen.push(value);
     changed();
   };
+  // The current values are there before the caller changes anything.
+  let list = await client.list<Scaled>(type, options);
+  list.items.forEach(record);
   let failure: unknown;
   // Relists and watches again when the API server ends a watch, so no change goes unseen for long.
   const watching = (async () => {
     while (!abort.signal.aborted) {
       try {
-        const list = await client.list<Scaled>(Deployments, { ...options, signal: abort.signal });
-        list.items.forEach(record);
-        await client.watch<Scaled>(Deployments, { ...options, resourceVersion: list.metadata?.resourceVersion ?? '', timeoutSeconds: 300, signal: abort.signal }, (e) => {
+        await client.watch<Scaled>(type, { ...options, resourceVersion: list.metadata?.resourceVersion ?? '', timeoutSeconds: 300, signal: abort.signal }, (e) => {
           if (e.type === 'ADDED' || e.type === 'MODIFIED') record(e.object);
         });
+        if (abort.signal.aborted) return;
+        list = await client.list<Scaled>(type, { ...options, signal: abort.signal });
+        list.items.forEach(record);
       } catch (err) {
         if (!abort.signal.aborted) failure = err;
         return;
       }
     }
   })();
-  // The first value is there before the caller changes anything.
-  const first = await client.get<Scaled>(Deployments, namespace, name);
-  if (seen.length === 0) record(first);
   return {
     async stop(last?: number, timeoutMs = 30_000) {
       if (last !== undefined && seen.at(-1) !== last) {
@@ -72,3 +78,15 @@ export async function watchDeploymentReplicas(client: KubeClient, namespace: str
     },
   };
 }
+
+/** spec.replicas of one Deployment: what a scaler (an HPA, KEDA) gives it. */
+export const watchDeploymentReplicas = (client: KubeClient, namespace: string, name: string): Promise<ReplicaHistory> =>
+  recordChanges(client, Deployments, { namespace, fieldSelector: `metadata.name=${name}` }, (d) => d.spec?.replicas ?? 1);
+
+/** status.availableReplicas of one Deployment: the pods that serve. */
+export const watchAvailableReplicas = (client: KubeClient, namespace: string, name: string): Promise<ReplicaHistory> =>
+  recordChanges(client, Deployments, { namespace, fieldSelector: `metadata.name=${name}` }, (d) => d.status?.availableReplicas ?? 0);
+
+/** spec.replicas of every ReplicaSet of one model, as each changes. */
+export const watchReplicaSetReplicas = (client: KubeClient, namespace: string, instance: string): Promise<ReplicaHistory> =>
+  recordChanges(client, ReplicaSets, { namespace, labelSelector: `app.kubernetes.io/instance=${instance}` }, (rs) => rs.spec?.replicas ?? 0);
