@@ -14,6 +14,7 @@ import { KubeClient } from './kube/client.ts';
 import { serves } from './kube/discovery.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { PodMonitors, ScaledObjects } from './kube/resources.ts';
+import type { ResourceType } from './kube/resources.ts';
 import { fencedClient } from './kube/fenced.ts';
 import { DEFAULT_OPERATOR_DEFAULTS } from './desired/defaults.ts';
 import type { PodMetrics } from './desired/defaults.ts';
@@ -132,30 +133,40 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 }
 
+/**
+ * Whether to manage an add-on's kind: `--<flag>=auto` when the cluster serves it at start-up,
+ * `true` requires it (a configuration error without it), `false` never. Found once: a kind
+ * installed later needs a restart, which the log says.
+ */
+async function optionalKind(
+  client: KubeClient,
+  type: ResourceType,
+  setting: { flag: string; mode: 'auto' | 'true' | 'false'; install: string; without: string },
+  log: Logger,
+): Promise<boolean> {
+  if (setting.mode === 'false') return false;
+  if (await serves(client, type)) return true;
+  if (setting.mode === 'true') {
+    throw new ConfigError([`--${setting.flag}=true: ${type.apiVersion} ${type.kind} is not served by this cluster; ${setting.install}, or use --${setting.flag}=auto`]);
+  }
+  log.info({}, `${type.kind} is not served: ${setting.without} (restart the operator after installing it)`);
+  return false;
+}
+
 /** How the model pods' metrics reach Prometheus, from the flags and what the cluster serves. */
 async function podMetricsRoute(client: KubeClient, config: OperatorConfig, log: Logger): Promise<PodMetrics> {
   const fallback: PodMetrics = config.podMetricsAnnotations ? 'annotations' : 'none';
-  if (config.podMonitors === 'false') return fallback;
-  if (await serves(client, PodMonitors)) return 'PodMonitor';
-  if (config.podMonitors === 'true') {
-    throw new ConfigError([`--pod-monitors=true: ${PodMonitors.apiVersion} ${PodMonitors.kind} is not served by this cluster; install the Prometheus Operator's CRDs, or use --pod-monitors=auto`]);
-  }
-  log.info({ podMetrics: fallback }, `${PodMonitors.kind} is not served: model pods ${fallback === 'annotations' ? 'carry prometheus.io/* annotations' : 'are not announced to Prometheus'} (restart the operator after installing the Prometheus Operator to get PodMonitors)`);
-  return fallback;
+  const without = `model pods ${fallback === 'annotations' ? 'carry prometheus.io/* annotations' : 'are not announced to Prometheus'}`;
+  const served = await optionalKind(client, PodMonitors, { flag: 'pod-monitors', mode: config.podMonitors, install: "install the Prometheus Operator's CRDs", without }, log);
+  return served ? 'PodMonitor' : fallback;
 }
 
 /** Whether engine-signal targets get KEDA ScaledObjects, from the flag and what the cluster serves. */
 async function scaledObjectsServed(client: KubeClient, config: OperatorConfig, log: Logger): Promise<boolean> {
-  if (config.scaledObjects === 'false') return false;
-  if (await serves(client, ScaledObjects)) {
-    if (config.prometheusAddress === undefined) log.warn({}, `${ScaledObjects.kind} is served but --prometheus-address is not set: models with an engine-signal autoscaling target run at spec.replicas`);
-    return true;
-  }
-  if (config.scaledObjects === 'true') {
-    throw new ConfigError([`--scaled-objects=true: ${ScaledObjects.apiVersion} ${ScaledObjects.kind} is not served by this cluster; install KEDA, or use --scaled-objects=auto`]);
-  }
-  log.info({}, `${ScaledObjects.kind} is not served: models with an engine-signal autoscaling target run at spec.replicas (restart the operator after installing KEDA)`);
-  return false;
+  const without = 'models with an engine-signal autoscaling target run at spec.replicas';
+  const served = await optionalKind(client, ScaledObjects, { flag: 'scaled-objects', mode: config.scaledObjects, install: 'install KEDA', without }, log);
+  if (served && config.prometheusAddress === undefined) log.warn({}, `${ScaledObjects.kind} is served but --prometheus-address is not set: ${without}`);
+  return served;
 }
 
 export interface RunningOperator {
