@@ -12,7 +12,7 @@ import type { KubeObject } from '../../src/kube/types.ts';
 import { LocalCluster, poll } from '../../hack/localcluster/cluster.ts';
 import { nonLoopbackDialsInLogs, watchDials } from '../support/loopback-dials.ts';
 import type { Dial } from '../support/loopback-dials.ts';
-import { hasCondition, watchDeploymentReplicas } from '../support/replica-history.ts';
+import { expectUpToAndBack, hasCondition, watchDeploymentReplicas } from '../support/replica-history.ts';
 import { loadAnnotations, setPodLoad, SimulatedLoad } from '../support/simulated-load.ts';
 import { waitForObject } from '../support/wait.ts';
 import { plainDeployment } from '../support/workloads.ts';
@@ -129,10 +129,7 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
       load.set({ gauges: { [WAITING]: 0 } });
       await waitForObject(client, Deployments, ns, 'queue', (d) => replicasOf(d) === 1, { timeoutMs: 150_000, description: 'the Deployment back at 1 replica with an empty queue' });
       const seen = await replicas.stop(1);
-      expect(seen).toContain(4);
-      expect(Math.max(...seen)).toBe(4);
-      expect(Math.min(...seen)).toBe(1);
-      expect(seen.at(-1)).toBe(1);
+      expectUpToAndBack(seen, { min: 1, max: 4 });
     } finally {
       await load.stop();
     }

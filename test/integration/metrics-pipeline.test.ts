@@ -12,7 +12,7 @@ import { clusterComponents, nonLoopbackDialsInLogs, watchDials } from '../suppor
 import type { Dial } from '../support/loopback-dials.ts';
 import { loadAnnotations, SimulatedLoad } from '../support/simulated-load.ts';
 import { waitForObject } from '../support/wait.ts';
-import { watchDeploymentReplicas, type Conditioned, hasCondition } from '../support/replica-history.ts';
+import { expectUpToAndBack, watchDeploymentReplicas, type Conditioned, hasCondition } from '../support/replica-history.ts';
 import { cpuHpa, plainDeployment } from '../support/workloads.ts';
 
 type NodeObject = KubeObject & {
@@ -114,10 +114,7 @@ describe('the local cluster metrics pipeline (metrics-server, by default)', () =
         description: 'the Deployment back at 1 replica once the load is gone',
       });
       const seen = await replicas.stop(1);
-      expect(seen).toContain(4);
-      expect(Math.max(...seen)).toBe(4);
-      expect(Math.min(...seen)).toBe(1);
-      expect(seen.at(-1)).toBe(1);
+      expectUpToAndBack(seen, { min: 1, max: 4 });
     } finally {
       await load.stop();
     }

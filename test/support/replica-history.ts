@@ -1,6 +1,7 @@
 // Replica counts as a watch sees them while a change happens: every value from the current one
 // on, so a test can show a count never passed a bound on its way (a poll would miss a brief
 // excursion).
+import { expect } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Deployments, ReplicaSets } from '../../src/kube/resources.ts';
 import type { ResourceType } from '../../src/kube/resources.ts';
@@ -90,3 +91,11 @@ export const watchAvailableReplicas = (client: KubeClient, namespace: string, na
 /** spec.replicas of every ReplicaSet of one model, as each changes. */
 export const watchReplicaSetReplicas = (client: KubeClient, namespace: string, instance: string): Promise<ReplicaHistory> =>
   recordChanges(client, ReplicaSets, { namespace, labelSelector: `app.kubernetes.io/instance=${instance}` }, (rs) => rs.spec?.replicas ?? 0);
+
+/** The counts went up to max and came back down to min, never past either bound. */
+export function expectUpToAndBack(seen: number[], bounds: { min: number; max: number }): void {
+  expect(seen).toContain(bounds.max);
+  expect(Math.max(...seen)).toBe(bounds.max);
+  expect(Math.min(...seen)).toBe(bounds.min);
+  expect(seen.at(-1)).toBe(bounds.min);
+}
