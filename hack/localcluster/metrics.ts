@@ -5,9 +5,10 @@
 // with each container's CPU and memory taken from its pod's annotations kwok.x-k8s.io/usage-cpu and
 // kwok.x-k8s.io/usage-memory (kwok's own ClusterResourceUsage, from the pinned release). When
 // Prometheus runs, the same endpoint serves every engine preset's gauges (vllm:num_requests_waiting,
-// ...) for every pod, each from a pod annotation (gaugeAnnotation), labelled namespace, pod,
-// container and endpoint as a PodMonitor's scrape of the pod's `http` port labels them, so one
-// PromQL query serves a real cluster and this one. Prometheus finds the endpoints through kwok's /discovery/prometheus.
+// ...) and a gateway's queue (GATEWAY_QUEUE_GAUGE) for every pod, each from a pod annotation
+// (gaugeAnnotation), labelled namespace, pod, container and endpoint as a PodMonitor's scrape of
+// the pod's `http` port labels them, so one PromQL query serves a real cluster and this one.
+// Prometheus finds the endpoints through kwok's /discovery/prometheus.
 //
 // One Metric path only: kwok keeps one registry per node, and a scrape of one path prunes the
 // series of every other path, so two paths scraped at once (metrics-server, Prometheus) would now
@@ -32,6 +33,15 @@ export function gaugeAnnotation(gauge: string): string {
   return `${GAUGE_ANNOTATION_PREFIX}${gauge.replaceAll(':', '.')}`;
 }
 
+/**
+ * A gateway's count of the requests it holds for a model while no replica can take them (the
+ * Gateway API Inference Extension's Endpoint Picker with flow control), labelled with that model:
+ * what spec.autoscaling.scaleFromZero reads. Any pod can play the gateway: its value comes from
+ * gaugeAnnotation(GATEWAY_QUEUE_GAUGE), its target_model_name label from GATEWAY_TARGET_MODEL_ANNOTATION.
+ */
+export const GATEWAY_QUEUE_GAUGE = 'inference_extension_flow_control_queue_size';
+export const GATEWAY_TARGET_MODEL_ANNOTATION = `${GAUGE_ANNOTATION_PREFIX}target-model-name`;
+
 /** Every gauge name an engine preset declares, once. */
 export function engineGaugeNames(): string[] {
   const names = new Set<string>();
@@ -48,8 +58,10 @@ export function nodeMetricsPath(node: string): string {
 
 const cel = (s: string) => JSON.stringify(s);
 
-function engineGauge(name: string): Record<string, unknown> {
-  const key = cel(gaugeAnnotation(name));
+const annotationOr = (annotation: string, otherwise: string, read: (value: string) => string = (v) => v) =>
+  `${cel(annotation)} in pod.metadata.annotations ? ${read(`pod.metadata.annotations[${cel(annotation)}]`)} : ${otherwise}`;
+
+function podGauge(name: string, extraLabels: { name: string; value: string }[] = []): Record<string, unknown> {
   return {
     name,
     dimension: 'pod',
@@ -60,10 +72,13 @@ function engineGauge(name: string): Record<string, unknown> {
       { name: 'pod', value: 'pod.metadata.name' },
       { name: 'container', value: 'pod.spec.containers[0].name' },
       { name: 'endpoint', value: cel('http') },
+      ...extraLabels,
     ],
-    value: `${key} in pod.metadata.annotations ? double(pod.metadata.annotations[${key}]) : 0.0`,
+    value: annotationOr(gaugeAnnotation(name), '0.0', (v) => `double(${v})`),
   };
 }
+
+const gatewayQueueGauge = () => podGauge(GATEWAY_QUEUE_GAUGE, [{ name: 'target_model_name', value: annotationOr(GATEWAY_TARGET_MODEL_ANNOTATION, cel('')) }]);
 
 interface KwokDocument {
   kind?: string;
@@ -86,7 +101,7 @@ export async function kwokConfig(shareDir: string, options: { engineGauges: bool
   })) as (KwokDocument | null)[]).filter((d): d is KwokDocument => !!d);
   const resource = docs.find((d) => d.kind === 'Metric' && d.spec?.path === nodeMetricsPath('{nodeName}'));
   if (!resource?.spec?.metrics) throw new Error(`${metricsFile} has no Metric at ${nodeMetricsPath('{nodeName}')}`);
-  if (options.engineGauges) resource.spec.metrics.push(...engineGaugeNames().map(engineGauge));
+  if (options.engineGauges) resource.spec.metrics.push(...engineGaugeNames().map((name) => podGauge(name)), gatewayQueueGauge());
   return [stages.trimEnd(), ...docs.map((d) => dump(d, { lineWidth: -1 }).trimEnd())].join('\n---\n').replace(/(\n---)+\n/g, '\n---\n') + '\n';
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AIModelSpecInput } from '../api/v1/aimodel.ts';
 import { ENGINE_EXPORTED_SIGNALS, ENGINES } from '../api/v1/engine.ts';
-import { autoscalerFor, deciderHpaName, engineSignalQuery } from './autoscaling.ts';
+import { autoscalerFor, deciderHpaName, engineSignalQuery, scaleFromZeroQuery } from './autoscaling.ts';
 import { desiredChildren } from './children.ts';
 import { DEFAULT_OPERATOR_DEFAULTS, type OperatorDefaults } from './defaults.ts';
 import { ENGINE_PRESETS } from './engines/index.ts';
@@ -15,6 +15,13 @@ const keda: OperatorDefaults = {
   kedaCooldownPeriodSeconds: 30,
 };
 const children = (spec: Partial<AIModelSpecInput>, config: OperatorDefaults = keda, name?: string) => desiredChildren(aimodel(spec, name), config);
+const gatewayQueue = (model: string) => ({
+  metric: 'inference_extension_flow_control_queue_size',
+  matchLabels: [
+    { name: 'target_model_name', value: model },
+    { name: 'inference_pool', value: 'models' },
+  ],
+});
 const vllmQueue = (extra: Record<string, unknown> = {}) => ({
   engine: 'vllm' as const,
   replicas: 2,
@@ -39,6 +46,7 @@ describe('engine-signal targets', () => {
         triggers: [
           {
             type: 'prometheus',
+            name: 'engine-signal',
             metricType: 'AverageValue',
             metadata: {
               serverAddress: 'http://prometheus.monitoring.svc:9090',
@@ -76,10 +84,34 @@ describe('engine-signal targets', () => {
     expect(pattern.test('a-7d9c8b6f5')).toBe(false);
   });
 
-  it('go down to zero with minReplicas 0', () => {
-    const c = children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 } } });
+  it('go down to zero with minReplicas 0, and wake on scaleFromZero\'s metric through a second trigger that asks for one replica', () => {
+    const c = children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 }, scaleFromZero: gatewayQueue('gpt-4o-agent') } });
     expect(c.scaledObject!.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 3 });
     expect(c.deployment.spec).not.toHaveProperty('replicas');
+    expect(c.scaledObject!.spec.triggers.map((t) => t.name)).toEqual(['engine-signal', 'scale-from-zero']);
+    expect(c.scaledObject!.spec.triggers[1]).toEqual({
+      type: 'prometheus',
+      name: 'scale-from-zero',
+      metricType: 'AverageValue',
+      metadata: {
+        serverAddress: 'http://prometheus.monitoring.svc:9090',
+        query: 'clamp_max(sum(inference_extension_flow_control_queue_size{target_model_name="gpt-4o-agent",inference_pool="models"}), 1)',
+        threshold: '1',
+      },
+    });
+    expect(autoscalerFor(aimodel({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 }, scaleFromZero: gatewayQueue('m') } }), keda)).toMatchObject({
+      kind: 'ScaledObject',
+      wakesOn: 'inference_extension_flow_control_queue_size{target_model_name="m",inference_pool="models"}',
+    });
+  });
+
+  it('quote label values into PromQL so that no value can end the string or add a selector', () => {
+    const hostile = { metric: 'queue', matchLabels: [{ name: 'model', value: 'a"} or vector(1) or x{y="\\' }] };
+    const query = scaleFromZeroQuery(hostile);
+    expect(query).toBe('clamp_max(sum(queue{model="a\\"} or vector(1) or x{y=\\"\\\\"}), 1)');
+    // Read back as Prometheus reads a Go-escaped string, the value is the user's, whole.
+    const quoted = /model=("(?:[^"\\]|\\.)*")/.exec(query)![1]!;
+    expect(JSON.parse(quoted)).toBe(hostile.matchLabels[0]!.value);
   });
 
   it('pass spec.autoscaling.behavior into the HPA KEDA makes', () => {
@@ -90,7 +122,7 @@ describe('engine-signal targets', () => {
 
   it('run at spec.replicas with no autoscaler, and say KEDA is missing, where ScaledObject is not served', () => {
     const config = { ...keda, scaledObjects: false };
-    const c = children(vllmQueue({ minReplicas: 0 }), config);
+    const c = children(vllmQueue({ minReplicas: 0, scaleFromZero: gatewayQueue('gpt-4o-agent') }), config);
     expect(c.scaledObject).toBeUndefined();
     expect(c.hpa).toBeUndefined();
     expect(c.deployment.spec.replicas).toBe(2);
@@ -98,7 +130,7 @@ describe('engine-signal targets', () => {
     expect(choice).toMatchObject({ kind: 'Unavailable', reason: 'KEDANotInstalled' });
     expect(choice.kind === 'Unavailable' && choice.message).toMatch(/keda\.sh\/v1alpha1 ScaledObject is not served.*install KEDA/);
     // Without spec.replicas: minReplicas, but never 0 (nothing would bring it back).
-    expect(children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 } } }, config).deployment.spec.replicas).toBe(1);
+    expect(children({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 1 }, scaleFromZero: gatewayQueue('gpt-4o-agent') } }, config).deployment.spec.replicas).toBe(1);
   });
 
   it('run at spec.replicas, and say so, when the operator has no Prometheus address', () => {

@@ -7,7 +7,7 @@
 import type { V2MetricTarget } from '@kubernetes/client-node';
 import type { AIModel } from '../api/v1/aimodel.ts';
 import { quantityValue } from '../api/v1/formats.ts';
-import { type AutoscalingSignal, engineSignalOf } from '../api/v1/autoscaling.ts';
+import { type AutoscalingSignal, engineSignalOf, type ScaleFromZero } from '../api/v1/autoscaling.ts';
 import type { EngineSignal } from '../api/v1/engine.ts';
 import type { OperatorDefaults } from './defaults.ts';
 import { enginePreset } from './engines/index.ts';
@@ -20,12 +20,17 @@ export const DEFAULT_CPU_UTILIZATION = 80;
 
 export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
 
+/** Names of the ScaledObject's triggers, as `kubectl get scaledobject -o yaml` shows them. */
+export const ENGINE_SIGNAL_TRIGGER = 'engine-signal';
+export const SCALE_FROM_ZERO_TRIGGER = 'scale-from-zero';
+
 /** What scales a model, decided from its spec and what the cluster offers. */
 export type AutoscalerChoice =
   /** Autoscaling is off, or the model is suspended: the operator sets replicas itself. */
   | { kind: 'None' }
   | { kind: 'HorizontalPodAutoscaler'; signal?: AutoscalingSignal; target?: number }
-  | { kind: 'ScaledObject'; signal: EngineSignal; target: number }
+  /** wakesOn: the series whose sum above 0 brings the model back from zero (spec.autoscaling.scaleFromZero). */
+  | { kind: 'ScaledObject'; signal: EngineSignal; target: number; wakesOn?: string }
   /** An engine signal the cluster cannot serve: the model runs at a fixed count and says why. */
   | { kind: 'Unavailable'; signal: EngineSignal; target: number; reason: 'KEDANotInstalled' | 'PrometheusAddressNotSet'; message: string };
 
@@ -50,7 +55,8 @@ export function autoscalerFor(model: Pick<AIModel, 'spec'>, defaults: Autoscaler
     const message = `${field} is read from Prometheus, and the operator has no --prometheus-address (the chart's autoscaling.prometheusAddress): set it to the Prometheus that scrapes the model pods. Until then the model runs ${fixed} replica${fixed === 1 ? '' : 's'} (spec.replicas).`;
     return { kind: 'Unavailable', signal, target, reason: 'PrometheusAddressNotSet', message };
   }
-  return { kind: 'ScaledObject', signal, target };
+  const scaleFromZero = autoscaling.scaleFromZero;
+  return scaleFromZero === undefined ? { kind: 'ScaledObject', signal, target } : { kind: 'ScaledObject', signal, target, wakesOn: scaleFromZeroSeries(scaleFromZero) };
 }
 
 /** The count a model with an autoscaler that cannot run is held at: spec.replicas, else minReplicas but at least 1. */
@@ -123,6 +129,30 @@ export function engineSignalQuery(model: AIModel, signal: EngineSignal): string 
   return signal === 'kvCacheUtilizationPercent' ? `100 * ${sum}` : sum;
 }
 
+/** A PromQL string literal: Prometheus reads double-quoted strings with Go's escapes. */
+function promqlString(value: string): string {
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+/**
+ * The PromQL of the scaleFromZero trigger: 1 while any request waits for the model in front of it,
+ * else 0. With a threshold of 1 this trigger asks for exactly one replica while requests wait,
+ * whatever their number, and none otherwise: it only wakes the model, and the engine signal,
+ * once the replica reports it, decides how many more. Its activation (above 0) is what makes
+ * KEDA leave zero.
+ */
+export function scaleFromZeroQuery(scaleFromZero: ScaleFromZero): string {
+  return `clamp_max(sum(${scaleFromZeroSeries(scaleFromZero)}), 1)`;
+}
+
+/** The series selector of scaleFromZero, e.g. `queue_size{target_model_name="m"}`. */
+export function scaleFromZeroSeries(scaleFromZero: ScaleFromZero): string {
+  const labels = scaleFromZero.matchLabels.map((l) => `${l.name}=${promqlString(l.value)}`).join(',');
+  return `${scaleFromZero.metric}{${labels}}`;
+}
+
+type PrometheusTrigger = { type: 'prometheus'; name: string; metricType: 'AverageValue'; metadata: Record<string, string> };
+
 /** The part of KEDA's keda.sh/v1alpha1 ScaledObject the operator sets. */
 export type ScaledObject = {
   apiVersion: string;
@@ -134,7 +164,7 @@ export type ScaledObject = {
     pollingInterval: number;
     cooldownPeriod: number;
     advanced?: { horizontalPodAutoscalerConfig: { behavior: unknown } };
-    triggers: { type: 'prometheus'; metricType: 'AverageValue'; metadata: Record<string, string> }[];
+    triggers: PrometheusTrigger[];
   };
 };
 
@@ -153,12 +183,24 @@ export function desiredScaledObject(model: AIModel, defaults: OperatorDefaults):
       pollingInterval: defaults.kedaPollingIntervalSeconds,
       cooldownPeriod: defaults.kedaCooldownPeriodSeconds,
       triggers: [
+        // KEDA's default metric type, spelled out: replicas = ceil(query / threshold). The engine
+        // signal stays the first trigger: its HPA metric is s0-prometheus, which status reads.
         {
           type: 'prometheus',
-          // KEDA's default, spelled out: replicas = ceil(query / threshold).
+          name: ENGINE_SIGNAL_TRIGGER,
           metricType: 'AverageValue',
           metadata: { serverAddress: defaults.prometheusAddress!, query: engineSignalQuery(model, choice.signal), threshold: String(choice.target) },
         },
+        ...(autoscaling.scaleFromZero === undefined
+          ? []
+          : [
+              {
+                type: 'prometheus' as const,
+                name: SCALE_FROM_ZERO_TRIGGER,
+                metricType: 'AverageValue' as const,
+                metadata: { serverAddress: defaults.prometheusAddress!, query: scaleFromZeroQuery(autoscaling.scaleFromZero), threshold: '1' },
+              },
+            ]),
       ],
     },
   };

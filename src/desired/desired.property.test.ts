@@ -150,15 +150,25 @@ describe('desiredChildren (properties)', () => {
     });
   });
 
-  it('gives the ScaledObject the spec bounds, the model Deployment and one summed Prometheus query of its pods', () => {
+  it('gives the ScaledObject the spec bounds, the model Deployment, one summed Prometheus query of its pods, and a wake trigger reading exactly scaleFromZero', () => {
     property((model, children) => {
       if (!children.scaledObject) return;
       const { minReplicaCount, maxReplicaCount, scaleTargetRef, triggers } = children.scaledObject.spec;
-      expect([minReplicaCount, maxReplicaCount]).toEqual([model.spec.autoscaling!.minReplicas, model.spec.autoscaling!.maxReplicas]);
+      const autoscaling = model.spec.autoscaling!;
+      expect([minReplicaCount, maxReplicaCount]).toEqual([autoscaling.minReplicas, autoscaling.maxReplicas]);
       expect(scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: children.deployment.metadata.name });
-      expect(triggers).toHaveLength(1);
+      expect(triggers).toHaveLength(autoscaling.scaleFromZero === undefined ? 1 : 2);
       expect(triggers[0]!.metadata.query).toContain(`{namespace="${model.metadata.namespace}",pod=~"${children.deployment.metadata.name}-[a-z0-9]+-[a-z0-9]+"})`);
       expect(Number(triggers[0]!.metadata.threshold)).toBeGreaterThan(0);
+      if (autoscaling.scaleFromZero === undefined) return;
+      expect(autoscaling.minReplicas).toBe(0);
+      expect(triggers[1]!.metadata.threshold).toBe('1');
+      // Read the selector back as Prometheus would: the metric and every label, values unescaped.
+      const wake = /^clamp_max\(sum\(([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\), 1\)$/.exec(triggers[1]!.metadata.query!);
+      expect(wake?.[1]).toBe(autoscaling.scaleFromZero.metric);
+      const matchers = [...wake![2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)=("(?:[^"\\]|\\.)*")(,|$)/g)];
+      expect(matchers.map((m) => m[0]).join('')).toBe(wake![2]);
+      expect(matchers.map((m) => ({ name: m[1], value: JSON.parse(m[2]!) }))).toEqual(autoscaling.scaleFromZero.matchLabels);
     });
   });
 

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../hack/localcluster/cluster.ts';
 import { installAIModelCRD } from '../../hack/localcluster/crd.ts';
+import { GATEWAY_QUEUE_GAUGE, GATEWAY_TARGET_MODEL_ANNOTATION } from '../../hack/localcluster/metrics.ts';
 import { AIModels } from '../../src/api/v1/resource.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
@@ -157,31 +158,46 @@ describe('a model targeting queue length', () => {
 
 describe('a model with minReplicas 0', () => {
   const name = 'sleepy';
+  const gatewayNs = 'gateway';
 
-  it('goes to 0 replicas when idle and back to at least 1 when its queue is non-zero', async () => {
-    await createModel(name, { autoscaling: { minReplicas: 0, maxReplicas: 3, target: { queueLength: 5 } } });
-    // A new model starts serving (1 replica); KEDA takes a new ScaledObject whose signal is 0 to zero.
+  it('goes to 0 replicas when idle and back to at least 1 when requests wait for it at its gateway', async () => {
+    await createModel(name, {
+      autoscaling: {
+        minReplicas: 0,
+        maxReplicas: 3,
+        target: { queueLength: 5 },
+        scaleFromZero: { metric: GATEWAY_QUEUE_GAUGE, matchLabels: [{ name: 'target_model_name', value: name }] },
+      },
+    });
+    const so = await waitForObject<Obj>(client, ScaledObjects, ns, name, (o) => o !== undefined, { timeoutMs: 60_000, description: 'the ScaledObject' });
+    expect(so?.spec.triggers.map((t: { name: string }) => t.name)).toEqual(['engine-signal', 'scale-from-zero']);
+    // A new model starts serving (1 replica); KEDA takes a new ScaledObject whose signals are 0 to zero.
     const m = await waitForObject<Model>(client, AIModels, ns, name, (o) => current(o) && o?.status?.desiredReplicas === 0 && o.status.readyReplicas === 0 && condition(o, 'Ready')?.reason === 'ScaledToZero', {
       timeoutMs: 180_000,
       description: 'the idle model scaled to zero',
     });
     expect(condition(m, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'Idle' });
+    expect(condition(m, 'AutoscalingActive')?.message).toContain(`it wakes when sum(${GATEWAY_QUEUE_GAUGE}{target_model_name="${name}"}) is above 0`);
     expect((await client.get<Obj>(Deployments, ns, name)).spec.replicas).toBe(0);
 
     const replicas = await watchDeploymentReplicas(client, ns, name);
-    // No engine pod runs to report a queue: the queue of requests waiting for this model is
-    // reported by a pod standing in for the router in front of it, under the model's pod name
-    // pattern (the one series the operator's query reads when no replica exists).
+    // No engine pod runs to report a queue. The gateway in front of the model, in a namespace of
+    // its own, holds 3 requests for it: its queue gauge, labelled with the model, is what wakes it.
+    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: gatewayNs } });
     await client.create({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: `${name}-router-0`, namespace: ns, annotations: loadAnnotations({ gauges: { [WAITING]: 3 } }) },
-      spec: { containers: [{ name: 'router', image: 'registry.invalid/router:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
+      metadata: {
+        name: 'gateway-0',
+        namespace: gatewayNs,
+        annotations: { ...loadAnnotations({ gauges: { [GATEWAY_QUEUE_GAUGE]: 3 } }), [GATEWAY_TARGET_MODEL_ANNOTATION]: name },
+      },
+      spec: { containers: [{ name: 'gateway', image: 'registry.invalid/gateway:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
     } as KubeObject);
     try {
       await waitForObject<Obj>(client, Deployments, ns, name, (d) => (d?.spec?.replicas ?? 0) >= 1 && (d?.status?.readyReplicas ?? 0) >= 1, {
         timeoutMs: 180_000,
-        description: 'the Deployment back to a ready replica with a non-zero queue',
+        description: 'the Deployment back to a ready replica while requests wait at the gateway',
       });
       const awake = await waitForObject<Model>(client, AIModels, ns, name, (o) => ready(o) && (o?.status?.readyReplicas ?? 0) >= 1, {
         timeoutMs: 60_000,
@@ -189,7 +205,7 @@ describe('a model with minReplicas 0', () => {
       });
       expect(condition(awake, 'AutoscalingActive')).toMatchObject({ status: 'True' });
     } finally {
-      await client.delete(Pods, ns, `${name}-router-0`);
+      await client.delete(Pods, gatewayNs, 'gateway-0');
     }
     const seen = await replicas.stop();
     expect(seen[0]).toBe(0);

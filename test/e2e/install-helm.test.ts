@@ -288,6 +288,7 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
       'llama-3-1-8b-vllm',
       'llama-3-2-1b-llamacpp',
       'llama-3-2-1b-ollama',
+      'llama-3-2-1b-scale-to-zero',
       'llama-3-8b',
       'mistral-7b-tgi',
       'qwen-2-5-14b-trtllm',

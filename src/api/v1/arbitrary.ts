@@ -374,10 +374,23 @@ const engineAndSource: fc.Arbitrary<EngineAndSource> = fc
     return fc.oneof(...sources);
   });
 
-type SignalChoice = { signal: EngineSignal; value: number; toZero: boolean } | undefined;
+type ScaleFromZeroInput = { metric: string; matchLabels: { name: string; value: string }[] };
+type SignalChoice = { signal: EngineSignal; value: number; toZero: ScaleFromZeroInput | undefined } | undefined;
+
+/** What wakes a model from zero: a Prometheus metric and labels, values with PromQL's special characters too. */
+const scaleFromZero: fc.Arbitrary<ScaleFromZeroInput> = fc.record(
+  {
+    metric: fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,40}$/),
+    matchLabels: fc.uniqueArray(
+      fc.record({ name: fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,20}$/), value: fc.string({ minLength: 1, maxLength: 30 }).filter((v) => !/[\x00-\x1f\x7f]/.test(v)) }, noNull),
+      { minLength: 1, maxLength: 8, selector: (l) => l.name },
+    ),
+  },
+  noNull,
+);
 
 const signalChoice: fc.Arbitrary<SignalChoice> = fc.option(
-  fc.record({ signal: fc.constantFrom(...ENGINE_SIGNALS), value: fc.integer({ min: 1, max: 100 }), toZero: fc.boolean() }, noNull),
+  fc.record({ signal: fc.constantFrom(...ENGINE_SIGNALS), value: fc.integer({ min: 1, max: 100 }), toZero: fc.option(scaleFromZero, { nil: undefined }) }, noNull),
   { nil: undefined },
 );
 
@@ -388,7 +401,7 @@ const signalChoice: fc.Arbitrary<SignalChoice> = fc.option(
 function withEngineSignal(scaling: Pick<SpecInput, 'replicas' | 'autoscaling'>, engine: Engine, choice: SignalChoice): Pick<SpecInput, 'replicas' | 'autoscaling'> {
   if (scaling.autoscaling === undefined || choice === undefined || !ENGINE_EXPORTED_SIGNALS[engine].includes(choice.signal)) return scaling;
   const { targetCPUUtilizationPercentage: _cpu, target: _target, metrics: _metrics, ...bounds } = scaling.autoscaling;
-  const autoscaling = { ...bounds, target: { [choice.signal]: choice.value }, ...(choice.toZero ? { minReplicas: 0 } : {}) };
+  const autoscaling = { ...bounds, target: { [choice.signal]: choice.value }, ...(choice.toZero ? { minReplicas: 0, scaleFromZero: choice.toZero } : {}) };
   return { ...scaling, autoscaling };
 }
 

@@ -253,6 +253,46 @@ export function engineSignalOf(target: AutoscalingTarget | undefined): EngineSig
 
 const hasEngineSignal = `has(self.target) && !has(self.target.cpuUtilizationPercent)`;
 
+/** Prometheus' own grammar for names; the operator writes them into PromQL unquoted. */
+const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const ScaleFromZeroSchema = z
+  .object({
+    metric: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(PROMETHEUS_METRIC_NAME)
+      .describe(
+        'Prometheus metric counting requests for this model held in front of it while no replica runs, e.g. a gateway\'s inference_extension_flow_control_queue_size (the Gateway API Inference Extension\'s Endpoint Picker with flow control). The model wakes while its sum over the matching series is above 0.',
+      ),
+    matchLabels: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1).max(100).regex(PROMETHEUS_LABEL_NAME).describe('Label name, e.g. target_model_name.'),
+            // Quoted into PromQL with escapes; control characters have no business in a label here.
+            value: z.string().min(1).max(253).regex(/^[^\x00-\x1f\x7f]*$/).describe('Label value the series must have exactly, e.g. the model name the gateway routes to.'),
+          })
+          .describe('One label the series must carry.'),
+      )
+      .min(1)
+      .max(8)
+      .refine((labels) => new Set(labels.map((l) => l.name)).size === labels.length, { message: 'label names must be unique' })
+      .meta({
+        description:
+          'Labels that pick this model\'s series out of the metric (all must match); at least one, so a model never wakes on requests queued for another model behind the same gateway.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+  })
+  .describe(
+    'What brings a model at 0 replicas back (needed with minReplicas 0): a Prometheus metric of requests waiting for the model outside it, since with no replica running the engine reports no signal. The ScaledObject gets a second trigger that keeps at least one replica while the metric is above 0; the target scales beyond that. Something must hold the requests meanwhile (a gateway with a queue): a Service does not.',
+  );
+
+export type ScaleFromZero = z.output<typeof ScaleFromZeroSchema>;
+
 export const AutoscalingSchema = withRules(
   z
     .object({
@@ -262,7 +302,7 @@ export const AutoscalingSchema = withRules(
         .max(MAX_REPLICAS)
         .default(1)
         .describe(
-          'Fewest replicas the autoscaler keeps. Defaults to 1. 0 (scale to zero while the signal is 0) only with an engine-signal target; otherwise use spec.suspend to stop the model.',
+          'Fewest replicas the autoscaler keeps. Defaults to 1. 0 (scale to zero while the signal is 0) only with an engine-signal target and scaleFromZero; otherwise use spec.suspend to stop the model.',
         ),
       maxReplicas: z.int().min(1).max(MAX_REPLICAS).describe('Most replicas the autoscaler may create.'),
       target: TargetSchema.optional(),
@@ -282,6 +322,7 @@ export const AutoscalingSchema = withRules(
           'Extra autoscaling/v2 metrics for the operator\'s HorizontalPodAutoscaler, e.g. a Pods metric served by a custom metrics adapter; the HPA follows whichever asks for most replicas. Not with an engine-signal target.',
         ),
       behavior: BehaviorSchema.optional(),
+      scaleFromZero: ScaleFromZeroSchema.optional(),
     })
     .describe(
       'Autoscale the model between minReplicas and maxReplicas: on CPU with a HorizontalPodAutoscaler named after the model, or on an engine signal (target) with a KEDA ScaledObject named after the model, whose HorizontalPodAutoscaler is keda-hpa-<model>. While set, the autoscaler owns the replica count and spec.replicas only has to lie within [minReplicas, maxReplicas] (it is the count the model runs at where KEDA is not installed).',
@@ -299,6 +340,19 @@ export const AutoscalingSchema = withRules(
         'spec.autoscaling.minReplicas may be 0 only with an engine-signal target (spec.autoscaling.target.queueLength, runningRequests or kvCacheUtilizationPercent): CPU use cannot bring back a model that has no pods',
       fieldPath: '.minReplicas',
       holds: (self) => self.minReplicas > 0 || engineSignalOf(self.target) !== undefined,
+    },
+    {
+      rule: 'self.minReplicas > 0 || has(self.scaleFromZero)',
+      message:
+        'spec.autoscaling.minReplicas may be 0 only with spec.autoscaling.scaleFromZero: with no replica running the engine reports no signal, so name the metric of the requests waiting for the model in front of it (a gateway\'s queue), or the model never comes back',
+      fieldPath: '.minReplicas',
+      holds: (self) => self.minReplicas > 0 || self.scaleFromZero !== undefined,
+    },
+    {
+      rule: '!has(self.scaleFromZero) || self.minReplicas == 0',
+      message: 'spec.autoscaling.scaleFromZero applies only with spec.autoscaling.minReplicas: 0',
+      fieldPath: '.scaleFromZero',
+      holds: (self) => self.scaleFromZero === undefined || self.minReplicas === 0,
     },
     {
       rule: '!has(self.target) || !has(self.targetCPUUtilizationPercentage)',

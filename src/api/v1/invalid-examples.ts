@@ -230,6 +230,36 @@ export const invalidExamples: InvalidExample[] = [
     path: 'spec.autoscaling.minReplicas',
   },
   {
+    title: 'minReplicas 0 with an engine signal but nothing to wake the model',
+    manifest: model({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 4, target: { queueLength: 5 } } }),
+    expect: ['spec.autoscaling.minReplicas may be 0 only with spec.autoscaling.scaleFromZero'],
+    path: 'spec.autoscaling.minReplicas',
+  },
+  {
+    title: 'scaleFromZero with a floor above zero',
+    manifest: model({ engine: 'vllm', ...autoscaling({ target: { queueLength: 5 }, scaleFromZero: { metric: 'queue', matchLabels: [{ name: 'model', value: 'm' }] } }) }),
+    expect: ['spec.autoscaling.scaleFromZero applies only with spec.autoscaling.minReplicas: 0'],
+    path: 'spec.autoscaling.scaleFromZero',
+  },
+  {
+    title: 'scaleFromZero metric that is not a Prometheus metric name',
+    manifest: model({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 4, target: { queueLength: 5 }, scaleFromZero: { metric: 'queue{x="1"}', matchLabels: [{ name: 'model', value: 'm' }] } } }),
+    expect: ['spec.autoscaling.scaleFromZero.metric', 'should match'],
+    path: 'spec.autoscaling.scaleFromZero.metric',
+  },
+  {
+    title: 'scaleFromZero label that is not a Prometheus label name',
+    manifest: model({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 4, target: { queueLength: 5 }, scaleFromZero: { metric: 'queue', matchLabels: [{ name: 'target-model', value: 'm' }] } } }),
+    expect: ['spec.autoscaling.scaleFromZero.matchLabels[0].name', 'should match'],
+    path: 'spec.autoscaling.scaleFromZero.matchLabels[0].name',
+  },
+  {
+    title: 'scaleFromZero without a label, which would wake on every model behind the gateway',
+    manifest: model({ engine: 'vllm', autoscaling: { minReplicas: 0, maxReplicas: 4, target: { queueLength: 5 }, scaleFromZero: { metric: 'queue', matchLabels: [] } } }),
+    expect: ['spec.autoscaling.scaleFromZero.matchLabels', 'should have at least 1 items'],
+    path: 'spec.autoscaling.scaleFromZero.matchLabels',
+  },
+  {
     title: 'queue-length target for Ollama, which exports no metrics',
     manifest: model({ engine: 'ollama', ...autoscaling({ target: { queueLength: 5 } }) }),
     expect: ['spec.autoscaling.target.queueLength: spec.engine openai-compatible, ollama exports no queue-length gauge'],

@@ -23,6 +23,7 @@ describe('config/samples', () => {
     expect(files).toEqual([
       'aimodel-autoscaled-custom-metrics.yaml',
       'aimodel-gpu-pvc.yaml',
+      'aimodel-llamacpp-scale-to-zero.yaml',
       'aimodel-llamacpp.yaml',
       'aimodel-nim.yaml',
       'aimodel-ollama.yaml',
@@ -47,6 +48,13 @@ describe('config/samples', () => {
   it.each(files)('%s parses and yields children', async (file) => {
     const model = await sample(file);
     expect(() => desiredChildren(model, DEFAULT_OPERATOR_DEFAULTS)).not.toThrow();
+  });
+
+  it('the scale-to-zero sample goes through KEDA and wakes on its gateway\'s queue for its model', async () => {
+    const model = await sample('aimodel-llamacpp-scale-to-zero.yaml');
+    const children = desiredChildren(model, { ...DEFAULT_OPERATOR_DEFAULTS, scaledObjects: true, prometheusAddress: 'http://prometheus:9090' });
+    expect(children.scaledObject?.spec.minReplicaCount).toBe(0);
+    expect(children.scaledObject?.spec.triggers[1]?.metadata.query).toBe(`clamp_max(sum(inference_extension_flow_control_queue_size{target_model_name="${model.spec.model}"}), 1)`);
   });
 
   it('the seed sample is exactly the seed', async () => {

@@ -225,6 +225,28 @@ describe('computeStatus of an autoscaled model', () => {
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ScaledToZero' });
   });
 
+  it('reports the engine signal, not the wake trigger, and says at zero what wakes the model', () => {
+    const waking = { ...keda, wakesOn: 'queue_size{target_model_name="m"}' };
+    // KEDA lists the scaleFromZero trigger (s1) beside the engine signal (s0), in no promised order.
+    const both = {
+      ...kedaHpa,
+      status: {
+        ...kedaHpa.status,
+        currentMetrics: [
+          { type: 'External', external: { metric: { name: 's1-prometheus' }, current: { averageValue: '1' } } },
+          { type: 'External', external: { metric: { name: 's0-prometheus' }, current: { averageValue: '2' } } },
+        ],
+      },
+    };
+    expect(computeStatus(inputs({ autoscaling: true, autoscaler: waking, scaledObject: soReady, hpa: both, deployment: rolledOut(4) })).autoscaling?.current).toBe(2);
+    const idle = so([{ type: 'Ready', status: 'True' }, { type: 'Active', status: 'False' }]);
+    const atZero = computeStatus(inputs({ autoscaling: true, autoscaler: waking, scaledObject: idle, deployment: { ...rolledOut(0), spec: { replicas: 0 } } }));
+    expect(cond(atZero, 'AutoscalingActive')).toMatchObject({ status: 'True', reason: 'Idle' });
+    expect(cond(atZero, 'AutoscalingActive')?.message).toContain('it wakes when sum(queue_size{target_model_name="m"}) is above 0');
+    const idleAtOne = computeStatus(inputs({ autoscaling: true, autoscaler: waking, scaledObject: idle, deployment: rolledOut(1) }));
+    expect(cond(idleAtOne, 'AutoscalingActive')?.message).not.toContain('wakes');
+  });
+
   it('says what KEDA says when the ScaledObject is not ready, falls back, or its HPA cannot read the metric', () => {
     const notReady = so([{ type: 'Ready', status: 'False', reason: 'ScaledObjectCheckFailed', message: 'Failed to ensure HPA is correctly created' }]);
     const a = computeStatus(inputs({ autoscaling: true, autoscaler: keda, scaledObject: notReady, deployment: rolledOut(2) }));

@@ -92,7 +92,7 @@ export type AutoscalerInput =
       /** CPU (cores) a CPU target is a percentage of, when the HPA measures an AverageValue of it (the pods request none). */
       cpuBaseCores?: number;
     }
-  | { kind: 'ScaledObject'; name: string; hpaName?: string; signal: AutoscalingSignal; target: number }
+  | { kind: 'ScaledObject'; name: string; hpaName?: string; signal: AutoscalingSignal; target: number; wakesOn?: string }
   | { kind: 'Unavailable'; name: string; signal: AutoscalingSignal; target: number; reason: string; message: string };
 
 export interface StatusInputs {
@@ -269,7 +269,8 @@ function autoscalingCondition(input: StatusInputs, desired: number): Omit<Condit
     const bounds = `between ${so.spec?.minReplicaCount ?? 0} and ${so.spec?.maxReplicaCount ?? '?'} replicas`;
     const triggered = soCondition('Active');
     if (triggered?.status !== 'True') {
-      return condition('AutoscalingActive', 'True', 'Idle', `ScaledObject ${scaler.name} scales ${bounds} on ${scaler.signal}; the signal is at its idle value, desired ${desired}`);
+      const wakes = scaler.wakesOn !== undefined && desired === 0 ? `; it wakes when sum(${scaler.wakesOn}) is above 0` : '';
+      return condition('AutoscalingActive', 'True', 'Idle', `ScaledObject ${scaler.name} scales ${bounds} on ${scaler.signal}; the signal is at its idle value, desired ${desired}${wakes}`);
     }
     const note = limited?.status === 'True' ? `; ${limited.message ?? 'limited by its bounds'}` : '';
     return condition('AutoscalingActive', 'True', limited?.status === 'True' ? (limited.reason ?? 'ScalingLimited') : 'ScalingActive', `ScaledObject ${scaler.name} scales ${bounds} on ${scaler.signal}, desired ${desired}${note}`);
@@ -306,8 +307,9 @@ function currentValue(scaler: AutoscalerInput, metrics: readonly MetricStatusVie
     return Math.round((cores * 100) / scaler.cpuBaseCores);
   }
   if (scaler.kind === 'ScaledObject') {
-    // KEDA's one trigger is the HPA's one External metric; AverageValue is the total per replica.
-    const value = metrics.find((m) => m.type === 'External')?.external?.current?.averageValue;
+    // KEDA names the HPA's External metric of trigger i s<i>-<type>; the engine signal is trigger 0
+    // (scaleFromZero's, if any, is 1). AverageValue is the total per replica.
+    const value = metrics.find((m) => m.type === 'External' && m.external?.metric?.name?.startsWith('s0-'))?.external?.current?.averageValue;
     const number = value === undefined ? undefined : quantityValue(value);
     // Status carries a plain number: round off the milli-units quantities bring.
     return number === undefined || !Number.isFinite(number) || number < 0 ? undefined : Math.round(number * 1000) / 1000;
