@@ -64,6 +64,8 @@ let cluster: TestCluster;
 let releaseNs: string;
 let seedNs: string;
 let samplesNs: string;
+/** The names of the samples applied, which helm uninstall must leave in place. */
+let appliedSamples: string[] = [];
 const release = `aimop-${randomBytes(3).toString('hex')}`;
 const fullname = `${release}-aimodel-operator`;
 const selector = `app.kubernetes.io/instance=${release}`;
@@ -281,7 +283,8 @@ describe("the operator outside the cluster, under the chart's ServiceAccount", (
   it('brings every sample in config/samples/ to the status it intends (kubectl apply -f config/samples/)', async () => {
     const files = (await readdir(samplesDir)).filter((f) => f.endsWith('.yaml')).sort();
     const samples = (await Promise.all(files.map(async (f) => loadAll(await readFile(join(samplesDir, f), 'utf8')) as Model[]))).flat();
-    expect(samples.map((s) => s.metadata.name).sort()).toEqual([
+    appliedSamples = samples.map((s) => s.metadata.name).sort();
+    expect(appliedSamples).toEqual([
       'gpt-4o-agent',
       'gpt-4o-agent-nightly',
       'llama-3-1-8b-nim',
@@ -351,6 +354,7 @@ describe('helm uninstall', () => {
     expect(crd.metadata.uid).toBe(crdBefore.metadata.uid);
     expect(crd.metadata.deletionTimestamp).toBeUndefined();
     expect((await cluster.client.list(AIModels, { namespace: seedNs })).items).toHaveLength(1);
-    expect((await cluster.client.list(AIModels, { namespace: samplesNs })).items).toHaveLength(11);
+    const sampleNames = (await cluster.client.list(AIModels, { namespace: samplesNs })).items.map((m) => m.metadata.name).sort();
+    expect(sampleNames).toEqual(appliedSamples);
   });
 });
