@@ -21,8 +21,8 @@ export const DEFAULT_CPU_UTILIZATION = 80;
 export const KEDA_API_VERSION = 'keda.sh/v1alpha1';
 
 /** Names of the ScaledObject's triggers, as `kubectl get scaledobject -o yaml` shows them. */
-export const ENGINE_SIGNAL_TRIGGER = 'engine-signal';
-export const SCALE_FROM_ZERO_TRIGGER = 'scale-from-zero';
+const ENGINE_SIGNAL_TRIGGER = 'engine-signal';
+const SCALE_FROM_ZERO_TRIGGER = 'scale-from-zero';
 
 /** What scales a model, decided from its spec and what the cluster offers. */
 export type AutoscalerChoice =
@@ -172,6 +172,13 @@ export function desiredScaledObject(model: AIModel, defaults: OperatorDefaults):
   const choice = autoscalerFor(model, defaults);
   if (choice.kind !== 'ScaledObject') return undefined;
   const autoscaling = model.spec.autoscaling!;
+  // KEDA's default metric type, spelled out: replicas = ceil(query / threshold).
+  const prometheusTrigger = (name: string, query: string, threshold: number): PrometheusTrigger => ({
+    type: 'prometheus',
+    name,
+    metricType: 'AverageValue',
+    metadata: { serverAddress: defaults.prometheusAddress!, query, threshold: String(threshold) },
+  });
   const scaledObject: Intent<ScaledObject> = {
     apiVersion: KEDA_API_VERSION,
     kind: 'ScaledObject',
@@ -183,24 +190,9 @@ export function desiredScaledObject(model: AIModel, defaults: OperatorDefaults):
       pollingInterval: defaults.kedaPollingIntervalSeconds,
       cooldownPeriod: defaults.kedaCooldownPeriodSeconds,
       triggers: [
-        // KEDA's default metric type, spelled out: replicas = ceil(query / threshold). The engine
-        // signal stays the first trigger: its HPA metric is s0-prometheus, which status reads.
-        {
-          type: 'prometheus',
-          name: ENGINE_SIGNAL_TRIGGER,
-          metricType: 'AverageValue',
-          metadata: { serverAddress: defaults.prometheusAddress!, query: engineSignalQuery(model, choice.signal), threshold: String(choice.target) },
-        },
-        ...(autoscaling.scaleFromZero === undefined
-          ? []
-          : [
-              {
-                type: 'prometheus' as const,
-                name: SCALE_FROM_ZERO_TRIGGER,
-                metricType: 'AverageValue' as const,
-                metadata: { serverAddress: defaults.prometheusAddress!, query: scaleFromZeroQuery(autoscaling.scaleFromZero), threshold: '1' },
-              },
-            ]),
+        // The engine signal stays the first trigger: its HPA metric is s0-prometheus, which status reads.
+        prometheusTrigger(ENGINE_SIGNAL_TRIGGER, engineSignalQuery(model, choice.signal), choice.target),
+        ...(autoscaling.scaleFromZero === undefined ? [] : [prometheusTrigger(SCALE_FROM_ZERO_TRIGGER, scaleFromZeroQuery(autoscaling.scaleFromZero), 1)]),
       ],
     },
   };
