@@ -169,6 +169,30 @@ describe('LeaderElector', () => {
     expect(store.lease!.spec).toMatchObject({ holderIdentity: 'b', leaseDurationSeconds: 15, leaseTransitions: 1 });
   });
 
+  it('releases even when a renewal abandoned at shutdown reached the API server first', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const store = new FakeLeaseStore();
+    const c = candidate(clock, store, 'me');
+    await c.started;
+    // The renewal the shutdown abandoned landed anyway: same holder, a newer resourceVersion
+    // than the one the elector last saw.
+    store.write({ ...store.lease!.spec, renewTime: toMicroTime(clock.now() + 1) });
+    c.ac.abort();
+    await c.run;
+    expect(store.lease!.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+  });
+
+  it('leaves a lease that another candidate took meanwhile alone', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const store = new FakeLeaseStore();
+    const c = candidate(clock, store, 'me');
+    await c.started;
+    store.write({ ...store.lease!.spec, holderIdentity: 'other' });
+    c.ac.abort();
+    await c.run;
+    expect(store.lease!.spec.holderIdentity).toBe('other');
+  });
+
   it('gives up releasing after renewDeadline when the API server hangs, so shutdown is bounded', async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const store = new FakeLeaseStore();

@@ -299,28 +299,36 @@ export class LeaderElector {
     }
     const observed = this.#observed;
     if (!observed || observed.spec.holderIdentity !== this.identity) return;
-    const now = toMicroTime(this.#clock.now());
-    let outcome: { lease: Lease } | { err: unknown } | undefined;
-    const update = this.#store
-      .update(
-        this.#withSpec(observed, {
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          acquireTime: now,
-          renewTime: now,
-          leaseTransitions: observed.spec.leaseTransitions ?? 0,
-        }),
-      )
-      .then(
-        (lease) => (outcome = { lease }),
-        (err: unknown) => (outcome = { err }),
-      );
-    await this.#within(update, this.#renewDeadlineMs);
+    let outcome: { lease: Lease | undefined } | { err: unknown } | undefined;
+    const release = this.#releaseFrom(observed).then(
+      (lease) => (outcome = { lease }),
+      (err: unknown) => (outcome = { err }),
+    );
+    await this.#within(release, this.#renewDeadlineMs);
     if (!outcome) this.#log.warn({}, 'timed out releasing leader lease');
     else if ('err' in outcome) this.#log.warn({ err: outcome.err }, 'failed to release leader lease');
+    else if (outcome.lease === undefined) this.#log.info({}, 'leader lease no longer ours; nothing to release');
     else {
       this.#setObserved(outcome.lease, this.#clock.now());
       this.#log.info({}, 'released leader lease');
+    }
+  }
+
+  /** Writes the release over `lease`; undefined when the lease turns out to be someone else's. */
+  async #releaseFrom(lease: Lease): Promise<Lease | undefined> {
+    const released = (from: Lease): Lease => {
+      const now = toMicroTime(this.#clock.now());
+      return this.#withSpec(from, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: from.spec.leaseTransitions ?? 0 });
+    };
+    try {
+      return await this.#store.update(released(lease));
+    } catch (err) {
+      // The renewal abandoned when leadership ended may still have reached the API server and
+      // moved the lease past the version we hold: read it again, and release it if still ours.
+      if (statusOf(err) !== 409) throw err;
+      const current = await this.#store.get();
+      if (current?.spec.holderIdentity !== this.identity) return undefined;
+      return await this.#store.update(released(current));
     }
   }
 

@@ -148,7 +148,7 @@ describe('a leader cut off from the API server, then a leader stopped', () => {
     await poll('B to start on the change', LEASE_DURATION_MS, async () => (await operatorRequests('direct')).slice(before).some((e) => isWrite(e) && !isLeaseWrite(e)), { intervalMs: 20 });
     const exit = await b.kill('SIGTERM');
     expect(exit.code).toBe(0);
-    expect(await leaseHolder()).toBe('');
+    expect(await leaseHolder(), `B's last log lines:\n${b.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}`).toBe('');
 
     const byB = (await operatorRequests('direct')).slice(before);
     const release = byB.filter((e) => isLeaseWrite(e) && e.responseStatus?.code === 200).at(-1);
