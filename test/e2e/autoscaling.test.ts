@@ -2,6 +2,7 @@
 // simulated usage) and no KEDA: the seed as written autoscales on CPU for real, and a model with
 // an engine-signal target says KEDA is missing and serves at spec.replicas. Counts are watched.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../hack/localcluster/cluster.ts';
 import { AIModels } from '../../src/controllers/aimodel/setup.ts';
 import { Deployments, HorizontalPodAutoscalers } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
@@ -60,9 +61,16 @@ describe('the seed AIModel as written', () => {
     expect(m?.status?.autoscaling).toMatchObject({ autoscaler: 'HorizontalPodAutoscaler gpt-4o-agent', signal: 'cpuUtilizationPercent', target: 80 });
     const table = await cluster.kubectl(['get', 'aim', '-n', ns]);
     expect(table.stdout).toMatch(/gpt-4o-agent\s+gpt-4o-agent\s+openai-compatible\s+\d+\s+\d+\s+Ready/);
-    const top = await cluster.kubectl(['top', 'pods', '-n', ns, '--no-headers']);
-    expect(top.code).toBe(0);
-    expect(top.stdout).toMatch(/^gpt-4o-agent-\S+\s+\d+m/m);
+    // CPU is a rate: metrics-server lists a pod only after two scrapes of it, 10 s apart, and a
+    // pod the HPA has just added or replaced may not have had them yet.
+    let lastTop = '';
+    await poll('kubectl top pods to list the seed\'s pods', 60_000, async () => {
+      const top = await cluster.kubectl(['top', 'pods', '-n', ns, '--no-headers']);
+      lastTop = `exit ${top.code}: ${top.stdout}${top.stderr}`;
+      return top.code === 0 && /^gpt-4o-agent-\S+\s+\d+m/m.test(top.stdout);
+    }, { intervalMs: 1_000 }).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last kubectl top: ${lastTop}`);
+    });
   }, 240_000);
 
   it('scales up under CPU load and stops at maxReplicas 20, then back to minReplicas 2 when the load is gone, never past either bound', async () => {

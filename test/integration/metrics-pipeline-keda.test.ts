@@ -10,6 +10,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { Deployments, HorizontalPodAutoscalers, registerResource } from '../../src/kube/resources.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { LocalCluster, poll } from '../../hack/localcluster/cluster.ts';
+import { GATEWAY_QUEUE_GAUGE, GATEWAY_TARGET_MODEL_ANNOTATION } from '../../hack/localcluster/metrics.ts';
 import { nonLoopbackDialsInLogs, watchDials } from '../support/loopback-dials.ts';
 import type { Dial } from '../support/loopback-dials.ts';
 import { expectUpToAndBack, hasCondition, watchDeploymentReplicas } from '../support/replica-history.ts';
@@ -137,21 +138,21 @@ describe('the local cluster metrics pipeline with KEDA and Prometheus', () => {
 
   it('scales a ScaledObject with minReplicaCount 0 to 0 when idle and back to 1 when its queue is non-zero', async () => {
     const ns = await newNamespace();
-    // With no replica, no engine pod reports a queue: a pod that stays (the router in front of
-    // the model, say) carries the queue of requests that wait for a replica.
+    // With no replica, no engine pod reports a queue: the gateway in front of the model, a pod
+    // that stays, reports the requests it holds for the model (labelled with the model's name).
     await client.create({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'router', namespace: ns, annotations: loadAnnotations({ gauges: { [WAITING]: 0 } }) },
-      spec: { containers: [{ name: 'router', image: 'registry.invalid/router:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
+      metadata: { name: 'gateway', namespace: ns, annotations: { ...loadAnnotations({ gauges: { [GATEWAY_QUEUE_GAUGE]: 0 } }), [GATEWAY_TARGET_MODEL_ANNOTATION]: 'sleepy' } },
+      spec: { containers: [{ name: 'gateway', image: 'registry.invalid/gateway:1', ports: [{ name: 'http', containerPort: 8000 }] }] },
     } as KubeObject);
     await client.create(plainDeployment(ns, 'sleepy', 1, { container: engineContainer }));
     const replicas = await watchDeploymentReplicas(client, ns, 'sleepy');
-    await client.create(scaledObject(ns, 'sleepy', `sum(${WAITING}{namespace="${ns}"})`, { min: 0, max: 4 }));
+    await client.create(scaledObject(ns, 'sleepy', `sum(${GATEWAY_QUEUE_GAUGE}{target_model_name="sleepy"})`, { min: 0, max: 4 }));
     await waitForObject(client, Deployments, ns, 'sleepy', (d) => replicasOf(d) === 0, { timeoutMs: 120_000, description: 'the idle Deployment scaled to 0' });
     await waitForObject(client, ScaledObjects, ns, 'sleepy', (so) => hasCondition(so, 'Ready') && !hasCondition(so, 'Active'), { timeoutMs: 30_000, description: 'the ScaledObject Ready and not Active' });
 
-    await setPodLoad(client, ns, 'router', { gauges: { [WAITING]: 3 } });
+    await setPodLoad(client, ns, 'gateway', { gauges: { [GATEWAY_QUEUE_GAUGE]: 3 } });
     await waitForObject(client, Deployments, ns, 'sleepy', (d) => (replicasOf(d) ?? 0) >= 1 && readyOf(d) >= 1, { timeoutMs: 120_000, description: 'the Deployment back to a ready replica' });
     await waitForObject(client, ScaledObjects, ns, 'sleepy', (so) => hasCondition(so, 'Active'), { timeoutMs: 30_000, description: 'the ScaledObject Active' });
     const seen = await replicas.stop(1);
